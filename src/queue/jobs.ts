@@ -1,0 +1,49 @@
+/**
+ * Typed, versioned job payloads and queue names. A payload's `v` lets a new worker refuse (dead-letter) a job
+ * it does not understand instead of misreading it during a rolling upgrade.
+ */
+import type { RawEntry } from '../slack/entry.js';
+
+export const QUEUES = {
+  /** Live polling: one repeatable poll job per source (BullMQ Job Scheduler). */
+  poll: 'poll',
+  /** Backfill windows, read at lower priority than live polling. */
+  backfill: 'backfill',
+  /** Batches of raw entries to normalize and index. */
+  ingest: 'ingest',
+  /** Normalized events for the rule worker. */
+  rules: 'rules',
+  /** Response actions (session reset, webhooks, notifications). */
+  actions: 'actions',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export type WindowKind = 'live' | 'rescan' | 'backfill';
+
+export interface IngestJobV1 {
+  v: 1;
+  sourceId: string;
+  kind: WindowKind;
+  /** Deterministic window id: `${kind}:${oldest}-${latest}` (Unix seconds, inclusive bounds). */
+  windowId: string;
+  /** Position of this page in the window's pagination, and of this chunk in the page. */
+  page: number;
+  chunk: number;
+  /** Unix ms when the page was fetched (for end-to-end lag). */
+  fetchedAt: number;
+  /** Raw entries exactly as Slack sent them. */
+  entries: RawEntry[];
+}
+
+export interface RulesJobV1 {
+  v: 1;
+  sourceId: string;
+  /** Normalized ECS documents (already indexed). */
+  events: Record<string, unknown>[];
+}
+
+/** Deterministic ingest job id: a replay of the same page after a crash cannot double-enqueue. */
+export function ingestJobId(sourceId: string, windowId: string, page: number, chunk: number): string {
+  // BullMQ job ids must not contain ':' when custom; use a safe separator.
+  return `ingest.${sourceId}.${windowId.replace(/:/g, '_')}.p${page}.c${chunk}`;
+}
