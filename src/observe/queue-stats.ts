@@ -11,7 +11,7 @@ import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
 export interface QueueCounts {
-  /** Jobs ready to run: BullMQ's wait + prioritized + paused lists. */
+  /** Jobs ready to run: BullMQ's wait + prioritized lists (BullMQ 6 has no separate paused list). */
   waiting: number;
   active: number;
   failed: number;
@@ -19,9 +19,11 @@ export interface QueueCounts {
   completed: number;
 }
 
+const COUNT_KEYS = ['waiting', 'active', 'failed', 'delayed', 'completed'] as const satisfies readonly (keyof QueueCounts)[];
+
 export type QueueStats = Record<QueueName, QueueCounts>;
 
-const STATES = ['wait', 'paused', 'prioritized', 'active', 'failed', 'delayed', 'completed'] as const;
+const STATES = ['wait', 'prioritized', 'active', 'failed', 'delayed', 'completed'] as const;
 
 export async function queueStats(config: Pick<Config, 'redis' | 'namespace'>, connection: Redis): Promise<QueueStats> {
   const prefix = bullPrefix(config);
@@ -33,7 +35,7 @@ export async function queueStats(config: Pick<Config, 'redis' | 'namespace'>, co
       try {
         const c = await queue.getJobCounts(...STATES);
         const n = (k: (typeof STATES)[number]) => c[k] ?? 0;
-        return [name, { waiting: n('wait') + n('paused') + n('prioritized'), active: n('active'), failed: n('failed'), delayed: n('delayed'), completed: n('completed') }];
+        return [name, { waiting: n('wait') + n('prioritized'), active: n('active'), failed: n('failed'), delayed: n('delayed'), completed: n('completed') }];
       } finally {
         await queue.close();
       }
@@ -60,7 +62,7 @@ export function startQueueGauges(
       try {
         const stats = await queueStats(config, connection);
         for (const [queue, counts] of Object.entries(stats)) {
-          for (const [state, value] of Object.entries(counts)) metrics.queueDepth.set({ queue, state }, value);
+          for (const state of COUNT_KEYS) metrics.queueDepth.set({ queue, state }, counts[state]);
         }
       } catch (err) {
         opts.log?.warn({ err }, 'queue depth refresh failed');
