@@ -133,13 +133,14 @@ export function classifyHttpFailure(f: HttpFailure): SlackAuditError {
     const code: ErrorCode = f.api === 'admin' ? 'SLACK_AUDIT_SLACK_RETRYABLE' : 'SLACK_AUDIT_SLACK_SERVER';
     return make(code, `${where}: HTTP ${f.httpStatus}${f.bodyWasJson ? '' : ' with a non-JSON body'}`, true, f);
   }
-  if (!f.bodyWasJson || (f.httpStatus >= 200 && f.httpStatus < 300)) {
-    // A proxy's HTML page, a truncated body, or JSON that is not the expected envelope.
-    return make('SLACK_AUDIT_SLACK_BAD_BODY', `${where}: unexpected response body (HTTP ${f.httpStatus})`, true, f);
-  }
+  // Checked before the body shape: a dead token must not turn into a retry loop just because the 401 had no JSON.
   if (f.httpStatus === 401 || f.httpStatus === 403) {
     const code: ErrorCode = f.api === 'admin' ? 'SLACK_AUDIT_SLACK_TERMINAL' : 'SLACK_AUDIT_SLACK_FATAL';
     return make(code, `${where}: HTTP ${f.httpStatus} (authentication/authorization)`, false, { ...f, extra: { ...f.extra, authFailure: true } });
+  }
+  if (!f.bodyWasJson || (f.httpStatus >= 200 && f.httpStatus < 300)) {
+    // A proxy's HTML page, a truncated body, or JSON that is not the expected envelope.
+    return make('SLACK_AUDIT_SLACK_BAD_BODY', `${where}: unexpected response body (HTTP ${f.httpStatus})`, true, f);
   }
   const code: ErrorCode = f.api === 'admin' ? 'SLACK_AUDIT_SLACK_TERMINAL' : 'SLACK_AUDIT_SLACK_FATAL';
   return make(code, `${where}: HTTP ${f.httpStatus} without a Slack error string`, false, f);
