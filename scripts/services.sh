@@ -28,7 +28,17 @@ hostport() { # url -> host port
 }
 
 redis_up() { read -r h p < <(hostport "$REDIS_URL" 6379); redis-cli -h "$h" -p "$p" ping 2>/dev/null | grep -q PONG; }
-es_up() { curl -fsS -m 3 "$ELASTICSEARCH_URL/_cluster/health" >/dev/null 2>&1; }
+es_curl_auth() {
+  local a=()
+  [ -n "${ELASTICSEARCH_USERNAME:-}" ] && a+=(-u "$ELASTICSEARCH_USERNAME:${ELASTICSEARCH_PASSWORD:-}")
+  [ -n "${ELASTICSEARCH_API_KEY:-}" ] && a+=(-H "Authorization: ApiKey $ELASTICSEARCH_API_KEY")
+  [ -n "${ELASTICSEARCH_CA_FILE:-}" ] && a+=(--cacert "$ELASTICSEARCH_CA_FILE")
+  printf '%s\n' "${a[@]}"
+}
+es_up() {
+  local auth=(); mapfile -t auth < <(es_curl_auth)
+  curl -fsS -m 3 "${auth[@]}" "$ELASTICSEARCH_URL/_cluster/health" >/dev/null 2>&1
+}
 
 need_apt() {
   local missing=()
@@ -114,7 +124,8 @@ start_es() {
   run_es "$home" "$data" "$port" -Expack.security.enabled=false
   for _ in $(seq 1 180); do es_up && break; sleep 0.5; done
   es_up || { log "elasticsearch did not start; see $data/logs"; exit 1; }
-  curl -fsS -m 60 "$ELASTICSEARCH_URL/_cluster/health?wait_for_status=yellow&timeout=60s" >/dev/null
+  local auth=(); mapfile -t auth < <(es_curl_auth)
+  curl -fsS -m 60 "${auth[@]}" "$ELASTICSEARCH_URL/_cluster/health?wait_for_status=yellow&timeout=60s" >/dev/null
   echo "$data/es.pid" >"$SERVICES_DIR/es.pidfile"
   log "elasticsearch started"
 }
