@@ -30,8 +30,9 @@ export async function queueStats(config: Pick<Config, 'redis' | 'namespace'>, co
   const names = Object.values(QUEUES);
   const entries = await Promise.all(
     names.map(async (name): Promise<[QueueName, QueueCounts]> => {
-      // A Queue over a shared ioredis connection does not close that connection on close().
-      const queue = new Queue(name, { connection, prefix });
+      // A Queue over a shared ioredis connection does not close that connection on close(); skipMetasUpdate
+      // keeps this read-only (a Queue otherwise writes its meta hash on start).
+      const queue = new Queue(name, { connection, prefix, skipMetasUpdate: true });
       try {
         const c = await queue.getJobCounts(...STATES);
         const n = (k: (typeof STATES)[number]) => c[k] ?? 0;
