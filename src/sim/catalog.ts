@@ -1,0 +1,82 @@
+/**
+ * What the simulator's /actions and /schemas answer (../shared/slack-api.md §1.1, §1.7, §2). Not Slack's full
+ * list (nobody has that); it holds every documented action the generator emits, so an `action` filter naming
+ * one of them works and an unknown name gets `invalid_action`, as on Slack.
+ */
+export const ACTIONS_BY_CATEGORY: Record<string, string[]> = {
+  workspace_or_org: [
+    'workspace_created',
+    'workspace_deleted',
+    'organization_created',
+    'bulk_session_reset_by_admin',
+    'pref.sso_setting_changed',
+    'pref.two_factor_auth_changed',
+    'pref.session_duration_changed',
+    'pref.allow_message_deletion',
+    'pref.app_whitelist_enabled',
+    'pref.public_channel_retention_changed',
+    'pref.anomaly_event_response_changed',
+    'manual_export_started',
+    'manual_export_completed',
+    'manual_export_downloaded',
+    'emoji_added',
+    'audit_logs_export_csv_started',
+  ],
+  user: [
+    'anomaly',
+    'user_created',
+    'user_deactivated',
+    'user_reactivated',
+    'user_login',
+    'user_login_failed',
+    'user_logout',
+    'user_profile_updated',
+    'user_email_updated',
+    'user_session_invalidated',
+    'user_session_reset_by_admin',
+    'user_sessions_reset_by_anomaly_event_response',
+    'user_session_settings_changed',
+    'role_change_to_admin',
+    'role_change_to_owner',
+    'role_change_to_user',
+    'role_change_to_guest',
+    'guest_created',
+    'user_password_reset_slack_security',
+  ],
+  file: ['file_downloaded', 'file_download_blocked', 'file_downloaded_blocked', 'file_uploaded', 'file_shared', 'file_deleted', 'file_public_link_created', 'file_public_link_revoked', 'file_malicious_content_detected'],
+  channel: [
+    'public_channel_created',
+    'private_channel_created',
+    'public_channel_archive',
+    'public_channel_deleted',
+    'private_channel_converted_to_public',
+    'user_channel_join',
+    'user_channel_leave',
+    'channel_renamed',
+    'channel_retention_changed',
+    'external_shared_channel_connected',
+    'external_shared_channel_invite_sent',
+  ],
+  app: ['app_installed', 'app_uninstalled', 'app_approved', 'app_scopes_expanded', 'app_restricted', 'bot_token_upgraded', 'org_app_upgraded_to_org_install'],
+  message: ['message_flagged', 'message_tombstoned'],
+  workflow_builder: ['workflow_created', 'workflow_published', 'workflow_deleted'],
+  barrier: ['barrier_created', 'barrier_updated', 'barrier_deleted'],
+  huddle: ['huddle_started', 'huddle_ended'],
+};
+
+export const KNOWN_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTIONS_BY_CATEGORY).flat());
+
+export const SCHEMAS: unknown[] = [
+  { type: 'workspace', workspace: { id: 'string', name: 'string', domain: 'string' } },
+  { type: 'enterprise', enterprise: { id: 'string', name: 'string', domain: 'string' } },
+  { type: 'user', user: { id: 'string', name: 'string', email: 'string', team: 'string' } },
+  { type: 'file', file: { id: 'string', name: 'string', filetype: 'string', title: 'string' } },
+  { type: 'channel', channel: { id: 'string', privacy: 'string', name: 'string', is_shared: 'bool', is_org_shared: 'bool', teams_shared_with: 'array' } },
+  { type: 'app', app: { id: 'string', name: 'string', is_distributed: 'bool', is_directory_approved: 'bool', is_workflow_app: 'bool', scopes: 'array' } },
+  { type: 'message', message: { channel: 'string', team: 'string', timestamp: 'string' } },
+  { type: 'huddle', huddle: { id: 'string', date_start: 'int', date_end: 'int', participants: 'array' } },
+  { type: 'role', role: { id: 'string', name: 'string', type: 'string' } },
+  { type: 'workflow', workflow: { id: 'string', name: 'string' } },
+  { type: 'barrier', barrier: { id: 'string', primary_usergroup: 'string', barriered_from_usergroups: 'array', restricted_subjects: 'array' } },
+  { type: 'canvas', canvas: { id: 'string', filetype: 'string', title: 'string' } },
+];
