@@ -112,6 +112,12 @@ export const configSchema = z
         cooldownMinutes: z.number().min(0).default(60),
         maxPerHour: z.number().int().min(0).default(10),
         webhookTimeoutMs: z.number().int().min(100).default(10_000),
+        /** Attempts per response action (retries honour Slack's Retry-After). */
+        maxAttempts: z.number().int().min(1).max(50).default(8),
+        /** After a crash between intent and outcome: how long the audit log may lag before a missing reset means "never sent". */
+        reconcileGraceSeconds: z.number().min(0).default(120),
+        /** Skip a reset when Slack's own anomaly event response reset the user this recently. */
+        alreadyResetMinutes: z.number().min(0).default(60),
       })
       .strict()
       .prefault({}),
@@ -121,6 +127,12 @@ export const configSchema = z
         includeDefaultPack: z.boolean().default(true),
         /** Alert when a source has delivered no data for this long. */
         stallMinutes: z.number().min(1).default(30),
+        /** Seconds between collection-stall checks in the rules worker. */
+        stallCheckSeconds: z.number().min(1).default(60),
+        /** Event-time retention of rule state beyond each window, for late events. */
+        lateGraceMinutes: z.number().min(0).default(360),
+        /** Slack event ids kept on one alert (slack.alert.event_ids). */
+        eventIdsCap: z.number().int().min(100).max(10_000).default(200),
       })
       .strict()
       .prefault({}),
