@@ -91,6 +91,19 @@ export const configSchema = z
         jobMaxBytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
         httpTimeoutMs: z.number().int().min(100).default(30_000),
         indexerConcurrency: z.number().int().min(1).max(64).default(4),
+        /** Ingest job attempts; with the exponential backoff below a job survives an ES outage of many hours. */
+        ingestAttempts: z.number().int().min(1).default(50),
+        /** First retry delay of an ingest job (BullMQ exponential backoff with jitter). */
+        ingestBackoffMs: z.number().int().min(100).default(1000),
+        /** Share of each source's rate budget that re-scan and backfill may not use (kept for live polling). */
+        lowPriorityReserveFraction: z.number().min(0).max(0.9).default(0.25),
+        /** TTL of the per-source window lock (renewed while a window runs). */
+        lockTtlMs: z.number().int().min(1000).default(30_000),
+        /** Backoff of retryable Slack errors (5xx, network, timeout, bad body), with jitter. */
+        retryBaseMs: z.number().int().min(10).default(1000),
+        retryMaxMs: z.number().int().min(10).default(60_000),
+        /** Length of one backfill window. */
+        backfillWindowSeconds: z.number().int().min(60).default(86_400),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,66 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Config } from '../config/schema.js';
+import { ingestJobId, type IngestJobV1, type WindowKind } from '../queue/jobs.js';
+import type { RawEntry } from '../slack/entry.js';
+import { chunkEntries } from './chunk-entries.js';
+
+/**
+ * Job options of every ingest job. Many attempts with exponential backoff (BullMQ's builtin, jittered): the
+ * cumulative wait before attempt n is about ingestBackoffMs * 2^n, so an ES outage of T is survived and the job
+ * retries at most about T after the outage ends. Finished jobs are trimmed by age and count (Redis stays bounded);
+ * completed ones are kept an hour so that a replayed page within that hour is deduped by job id already.
+ */
+export function ingestJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.collector.ingestAttempts,
+    backoff: { type: 'exponential', delay: config.collector.ingestBackoffMs, jitter: 0.25 },
+    removeOnComplete: { age: 3600, count: 5000 },
+    removeOnFail: { age: 7 * 86400, count: 5000 },
+  };
+}
+
+export interface PageToQueue {
+  sourceId: string;
+  kind: WindowKind;
+  windowId: string;
+  page: number;
+  entries: RawEntry[];
+  fetchedAt: number;
+}
+
+export interface QueuedPage {
+  jobs: number;
+  entries: number;
+  newestEventAt: number | null;
+}
+
+/** Chunk one page and enqueue it with deterministic job ids (ingestJobId): a replay cannot double-enqueue. */
+export async function queuePage(queue: Queue, config: Config, p: PageToQueue): Promise<QueuedPage> {
+  const chunks = chunkEntries(p.entries, config.collector.jobMaxEntries, config.collector.jobMaxBytes);
+  const opts = ingestJobOptions(config);
+  const jobs = chunks.map((entries, chunk) => {
+    const data: IngestJobV1 = { v: 1, sourceId: p.sourceId, kind: p.kind, windowId: p.windowId, page: p.page, chunk, fetchedAt: p.fetchedAt, entries };
+    return { name: 'ingest', data, opts: { ...opts, jobId: ingestJobId(p.sourceId, p.windowId, p.page, chunk) } };
+  });
+  if (jobs.length > 0) await queue.addBulk(jobs);
+  return { jobs: jobs.length, entries: p.entries.length, newestEventAt: newestDate(p.entries) };
+}
+
+export function newestDate(entries: readonly RawEntry[]): number | null {
+  let newest: number | null = null;
+  for (const e of entries) {
+    const d = e.date_create;
+    if (typeof d === 'number' && Number.isFinite(d) && (newest === null || d > newest)) newest = d;
+  }
+  return newest;
+}
+
+/** Jobs that still hold entries not yet in ES: waiting, prioritized, delayed (retrying), paused, active. */
+export async function pendingJobs(queue: Queue): Promise<number> {
+  return queue.getJobCountByTypes('wait', 'prioritized', 'delayed', 'active');
+}
+
+/** Jobs not yet started (the backpressure measure). */
+export async function backlogJobs(queue: Queue): Promise<number> {
+  return queue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+}
