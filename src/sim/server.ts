@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
-import type { RawEntry } from '../slack/entry.js';
 import { ACTIONS_BY_CATEGORY, KNOWN_ACTIONS, SCHEMAS } from './catalog.js';
 import { EARLIEST_AUDIT_SECOND, SimState, type SimOptions } from './state.js';
 import type { Position } from './store.js';
