@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Client } from '@elastic/elasticsearch';
-import type { MappingProperty } from '@elastic/elasticsearch/lib/api/types.js';
+import type { estypes } from '@elastic/elasticsearch';
 import { names } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createRedis, bullPrefix } from '../../src/queue/connection.js';
@@ -69,7 +69,7 @@ async function seedSource(config: Config, fields: Record<string, string>): Promi
   await redis.hset(key, fields);
 }
 
-async function createIndex(index: string, properties: Record<string, MappingProperty>): Promise<void> {
+async function createIndex(index: string, properties: Record<string, estypes.MappingProperty>): Promise<void> {
   created.indices.push(index);
   await es.indices.create({ index, mappings: { properties } });
 }
