@@ -134,10 +134,10 @@ export function buildOrg(seed: string | number, opts: { ownAppId?: string; admin
   });
   const apps = ['Jira Cloud', 'Google Drive', 'Quick Export Helper', 'PagerDuty', 'Polly', 'Zoom', 'GitHub', 'Unknown Scraper'].map((n) => mkApp(rng.slackId('A0', 9), n));
   const ownApp: SimApp = { id: opts.ownAppId ?? OWN_APP_ID, name: 'Slack Audit Pipeline', scopes: ['auditlogs:read', 'admin.users:write', 'admin.users:read'], is_distributed: false, is_directory_approved: false, is_workflow_app: false };
-  const channels = ['general', 'random', 'eng-alerts', 'sales-deals', 'finance-private', 'incident-42', 'hr-confidential', 'shared-partner-acme'].map((name) => ({
+  const channels: SimOrg['channels'] = ['general', 'random', 'eng-alerts', 'sales-deals', 'finance-private', 'incident-42', 'hr-confidential', 'shared-partner-acme'].map((name) => ({
     id: rng.slackId('C0', 9),
     name,
-    privacy: (name.includes('private') || name.includes('confidential') ? 'private' : 'public'),
+    privacy: name.includes('private') || name.includes('confidential') ? 'private' : 'public',
     is_shared: name.startsWith('shared'),
     is_org_shared: name === 'general',
   }));
