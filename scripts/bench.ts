@@ -1,0 +1,123 @@
+/**
+ * `npm run bench`: one command, one run, on the local Redis and Elasticsearch.
+ *
+ *   1. normalize  raw entries -> ECS documents on one core (GeoIP + UA parsing included)
+ *   2. rules      the same documents through the default rule pack, state in Redis
+ *   3. raw_bulk   the same documents straight into ES with the client's bulk helper (the ceiling)
+ *   4. pipeline   simulator -> scheduler -> BullMQ -> indexer process(es) -> ES, until all are searchable
+ *   5. ratio      pipeline / raw_bulk (goal >= 0.8)
+ *
+ * Everything lives in a throwaway namespace `bench_<seed>...` (indices and Redis keys), removed at the end.
+ * Flags: --events N (default 200000), --quick (20000), --seed S, --indexers 1,2, --stages a,b,c, --keep.
+ */
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { createLogger, setRootLogger } from '../src/observe/logger.js';
+import { createEsClient } from '../src/sink/es-client.js';
+import { generateEntries } from './bench/generate.js';
+import { fmtInt, machineInfo, mib, table, timed } from './bench/measure.js';
+import { runNormalize, type NormalizeFigures } from './bench/stage-normalize.js';
+import { runRules } from './bench/stage-rules.js';
+import { cleanupRedis } from './bench/cleanup.js';
+
+const STAGES = ['normalize', 'rules', 'raw', 'pipeline'] as const;
+type Stage = (typeof STAGES)[number];
+
+export interface BenchOptions {
+  events: number;
+  seed: string;
+  indexers: number[];
+  stages: Stage[];
+  keep: boolean;
+  spanHours: number;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      events: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '42' },
+      indexers: { type: 'string', default: '1,2' },
+      stages: { type: 'string', default: STAGES.join(',') },
+      keep: { type: 'boolean', default: false },
+      'span-hours': { type: 'string' },
+    },
+    strict: true,
+  });
+  const events = values.events !== undefined ? Number(values.events) : values.quick ? 20_000 : 200_000;
+  if (!Number.isInteger(events) || events < 100) throw new Error(`--events must be an integer >= 100, got ${String(values.events)}`);
+  const indexers = values.indexers.split(',').map((s) => Number(s.trim()));
+  if (indexers.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) throw new Error(`--indexers must list integers 1..16, got ${values.indexers}`);
+  const stages = values.stages.split(',').map((s) => s.trim());
+  for (const s of stages) if (!(STAGES as readonly string[]).includes(s)) throw new Error(`unknown stage "${s}" (expected ${STAGES.join(', ')})`);
+  if (!/^[a-z0-9_]{1,20}$/i.test(values.seed)) throw new Error('--seed: letters, digits and _ only (it names indices), at most 20');
+  // ~20k events per hour of history: a busy org's rate, and one Slack window covers it all.
+  const spanHours = values['span-hours'] !== undefined ? Number(values['span-hours']) : Math.max(1, Math.min(20, Math.ceil(events / 20_000)));
+  return { events, seed: values.seed.toLowerCase(), indexers, stages: stages as Stage[], keep: values.keep, spanHours };
+}
+
+export function benchConfig(namespace: string, prefix: string): Config {
+  return loadConfig({
+    file: '/dev/null',
+    env: { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200' },
+    overrides: { namespace, redis: { prefix }, logLevel: 'warn' },
+  });
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  setRootLogger(createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false }));
+  const ns = `bench_${opts.seed}`;
+  const base = benchConfig(ns, `sa-bench-${opts.seed}`);
+  const es = createEsClient(base);
+  const redis = new Redis(base.redis.url, { maxRetriesPerRequest: 3 });
+  const rows: string[][] = [];
+  const final: Partial<Record<'normalize' | 'rules' | 'pipeline' | 'raw', number>> = {};
+  try {
+    const m = await machineInfo(es, redis);
+    console.log(`machine: ${String(m.cores)} cores (${m.cpuModel}), ${String(m.memGiB)} GiB RAM, load avg ${String(m.loadAvg1)} at start`);
+    console.log(`runtime: Node ${m.node}; Elasticsearch ${m.esVersion} (${String(m.esNodes)} node, heap ${String(m.esHeapMiB)} MiB); Redis ${m.redisVersion}`);
+    console.log(`run:     ${fmtInt(opts.events)} events, seed ${opts.seed}, span ${String(opts.spanHours)} h, stages ${opts.stages.join(',')}, indexers ${opts.indexers.join(',')}`);
+
+    const endSeconds = Math.floor(Date.now() / 1000) - 10;
+    const gen = timed(() => generateEntries({ seed: opts.seed, count: opts.events, endSeconds, spanHours: opts.spanHours }));
+    const entries = gen.value;
+    console.log(`generated ${fmtInt(entries.length)} entries in ${gen.seconds.toFixed(1)} s (cpu ${gen.cpuSeconds.toFixed(1)} s)`);
+
+    let norm: NormalizeFigures | undefined;
+    if (opts.stages.some((s) => s !== 'pipeline')) {
+      norm = runNormalize(base, entries);
+      final.normalize = norm.eps;
+      rows.push(['1 normalize (1 core)', fmtInt(norm.events), norm.cpuSeconds.toFixed(2), fmtInt(norm.eps), norm.usPerEvent.toFixed(1), mib(norm.peakRss), `CPU-time figures (wall ${norm.seconds.toFixed(2)} s = ${fmtInt(norm.wallEps)}/s); without GeoIP/UA ${norm.plainUsPerEvent.toFixed(1)} µs; JSON.stringify ${norm.stringifyUsPerEvent.toFixed(1)} µs; ${fmtInt(norm.avgDocBytes)} B/doc; ${String(norm.failed)} invalid`]);
+      console.log(`normalize: ${fmtInt(norm.eps)} events/s per core`);
+    }
+
+    if (norm && opts.stages.includes('rules')) {
+      const rc = benchConfig(`${ns}_rules`, base.redis.prefix);
+      const r = await runRules(rc, redis, norm.docs);
+      final.rules = r.eps;
+      const byType = Object.entries(r.hitsByType).map(([t, n]) => `${t} ${String(n)}`).join(', ');
+      rows.push(['2 rules (Redis state)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}); ${fmtInt(r.redisKeys)} state keys`]);
+      console.log(`rules: ${fmtInt(r.eps)} events/s`);
+    }
+  } finally {
+    if (!opts.keep) await cleanupRedis(redis, base.redis.prefix);
+    redis.disconnect();
+    await es.close();
+  }
+
+  console.log('');
+  console.log(table(['stage', 'events', 'seconds', 'events/s', 'µs/event', 'peak RSS', 'notes'], rows));
+  const f = (n: number | undefined) => (n === undefined ? 'n/a' : String(Math.round(n)));
+  const ratio = final.pipeline !== undefined && final.raw !== undefined ? (final.pipeline / final.raw).toFixed(2) : 'n/a';
+  console.log(`ratio pipeline/raw_bulk=${ratio} normalize_eps=${f(final.normalize)} rules_eps=${f(final.rules)} pipeline_eps=${f(final.pipeline)} raw_bulk_eps=${f(final.raw)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
