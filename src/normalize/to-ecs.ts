@@ -148,7 +148,7 @@ function takeAt(root: Obj, path: string[]): unknown {
 function forFlattened(v: unknown, depth = 0): unknown {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : String(v); // + 0 turns -0 into 0, as JSON does
   if (typeof v === 'bigint') return v.toString();
   if (depth >= MAX_FLATTENED_DEPTH) return JSON.stringify(v);
   if (Array.isArray(v)) {
@@ -315,6 +315,15 @@ function compact<T extends Obj>(o: T): T | undefined {
   return Object.keys(o).length > 0 ? o : undefined;
 }
 
+/** Enrichment is best effort: a failing lookup leaves its fields out, it never rejects the event. */
+function attempt<T>(fn: () => T | undefined): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
 function pushUnique(list: string[], ...values: (string | undefined)[]): void {
   for (const v of values) if (v !== undefined && v !== '' && !list.includes(v)) list.push(v);
 }
@@ -415,16 +424,16 @@ function normalize(raw: unknown, ctx: Partial<NormalizeContext>): NormalizeResul
     const source: Obj = { address: ipText };
     if (ip) {
       source.ip = ip;
-      const geo = ctx.geo?.(ip);
+      const geo = attempt(() => ctx.geo?.(ip));
       if (geo && Object.keys(geo).length > 0) source.geo = geo;
-      const as = ctx.asn?.(ip);
+      const as = attempt(() => ctx.asn?.(ip));
       if (as && Object.keys(as).length > 0) source.as = as;
     }
     doc.source = source;
   }
 
   const ua = typeof c?.ua === 'string' && c.ua !== '' ? c.ua : undefined;
-  if (ua) doc.user_agent = { original: ua, ...(ctx.userAgent?.(ua) ?? {}) };
+  if (ua) doc.user_agent = { original: ua, ...(attempt(() => ctx.userAgent?.(ua)) ?? {}) };
 
   // Related fields: actor and target users, source and previous IPs, file hash.
   const relatedUser: string[] = [];
