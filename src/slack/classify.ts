@@ -113,12 +113,12 @@ export function classifyHttpFailure(f: HttpFailure): SlackAuditError {
     if (err === 'invalid_range') {
       return make('SLACK_AUDIT_SLACK_INVALID_RANGE', `${where}: invalid_range (oldest/latest before the org's audit history or in the future)`, false, f);
     }
-    if (RETRYABLE_ERRORS.has(err)) {
-      return make('SLACK_AUDIT_SLACK_RETRYABLE', `${where}: transient Slack error ${err} (HTTP ${f.httpStatus})`, true, f);
-    }
     if (f.httpStatus >= 500) {
       const code: ErrorCode = f.api === 'admin' ? 'SLACK_AUDIT_SLACK_RETRYABLE' : 'SLACK_AUDIT_SLACK_SERVER';
       return make(code, `${where}: server error ${err} (HTTP ${f.httpStatus})`, true, f);
+    }
+    if (RETRYABLE_ERRORS.has(err)) {
+      return make('SLACK_AUDIT_SLACK_RETRYABLE', `${where}: transient Slack error ${err} (HTTP ${f.httpStatus})`, true, f);
     }
     if (f.api === 'admin') {
       // §3.1: everything not in the retry table is terminal for this call (cannot_reset_primary_owner, ...).
