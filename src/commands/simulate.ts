@@ -18,8 +18,8 @@ interface SimulateFlags {
   host: string;
   port: number;
   seed: string;
-  token: string;
-  adminToken: string;
+  token?: string;
+  adminToken?: string;
   historicalEvents: number;
   historyHours: number;
   liveRate: number;
@@ -53,8 +53,8 @@ export function registerSimulate(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', num(0, 65535), 0)
     .option('--seed <seed>', 'seed for the synthetic org and its history', '42')
-    .option('--token <token>', 'Audit Logs token to accept (default: $SLACK_AUDIT_TOKEN or a fixed simulator token)', process.env.SLACK_AUDIT_TOKEN ?? DEFAULT_SIM_TOKEN)
-    .option('--admin-token <token>', 'admin API token to accept (default: $SLACK_ADMIN_TOKEN or a fixed simulator token)', process.env.SLACK_ADMIN_TOKEN ?? DEFAULT_SIM_ADMIN_TOKEN)
+    .option('--token <token>', 'Audit Logs token to accept (default: $SLACK_AUDIT_TOKEN, else a fixed simulator token)')
+    .option('--admin-token <token>', 'admin API token to accept (default: $SLACK_ADMIN_TOKEN, else a fixed simulator token)')
     .option('--historical-events <n>', 'events in the history at start', num(0), 2000)
     .option('--history-hours <h>', 'hours of history the events are spread over', num(0), 24)
     .option('--live-rate <perSecond>', 'new events per second while running (0 = no live events)', num(0), 1)
@@ -106,8 +106,9 @@ export function registerSimulate(program: Command): void {
         host: flags.host,
         port: flags.port,
         seed: flags.seed,
-        token: flags.token,
-        adminToken: flags.adminToken,
+        // Resolved here, not as commander defaults, so --help never prints a real token from the env.
+        token: flags.token ?? process.env.SLACK_AUDIT_TOKEN ?? DEFAULT_SIM_TOKEN,
+        adminToken: flags.adminToken ?? process.env.SLACK_ADMIN_TOKEN ?? DEFAULT_SIM_ADMIN_TOKEN,
         historicalEvents: flags.historicalEvents,
         historyHours: flags.historyHours,
         liveRatePerSecond: flags.liveRate,
