@@ -17,27 +17,27 @@ export interface SlackAdminClientOptions {
   /** e.g. https://slack.com/api */
   baseUrl: string;
   token: string;
-  timeoutMs?: number;
-  dispatcher?: Dispatcher;
+  timeoutMs?: number | undefined;
+  dispatcher?: Dispatcher | undefined;
 }
 
 export interface ResetSessionArgs {
   userId: string;
-  mobileOnly?: boolean;
-  webOnly?: boolean;
+  mobileOnly?: boolean | undefined;
+  webOnly?: boolean | undefined;
 }
 
 export interface ResetSessionBulkArgs {
   userIds: string[];
-  mobileOnly?: boolean;
-  webOnly?: boolean;
+  mobileOnly?: boolean | undefined;
+  webOnly?: boolean | undefined;
 }
 
 export interface ListSessionsArgs {
-  userId?: string;
-  teamId?: string;
-  cursor?: string;
-  limit?: number;
+  userId?: string | undefined;
+  teamId?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
 }
 
 /** resetBulk accepts at most this many users per call (§3.2). */

@@ -15,16 +15,16 @@ import { SlackHttp, headerValue, parseJson, type RawResponse } from './http.js';
 
 export interface LogsQuery {
   /** Unix seconds, inclusive. Resend on EVERY page: the cursor does not remember it (§1.4). */
-  oldest?: number;
+  oldest?: number | undefined;
   /** Unix seconds, inclusive. */
-  latest?: number;
+  latest?: number | undefined;
   /** 1..9999. A page can exceed it when events share a second. */
-  limit?: number;
+  limit?: number | undefined;
   /** One action or a comma-separated list of up to 30. */
-  action?: string;
-  actor?: string;
-  entity?: string;
-  cursor?: string;
+  action?: string | undefined;
+  actor?: string | undefined;
+  entity?: string | undefined;
+  cursor?: string | undefined;
 }
 
 export interface LogsPage {
@@ -39,8 +39,8 @@ export interface AuditLogsClientOptions {
   baseUrl: string;
   token: string;
   sourceId: string;
-  timeoutMs?: number;
-  dispatcher?: Dispatcher;
+  timeoutMs?: number | undefined;
+  dispatcher?: Dispatcher | undefined;
 }
 
 /**
