@@ -111,8 +111,10 @@ function authHeader(auth: KibanaAuth | undefined): Record<string, string> {
 }
 
 export async function importKibanaObjects(kibanaUrl: string, opts: ImportOptions): Promise<{ imported: number }> {
-  const objects = forNamespace(parseSavedObjects(readFileSync(opts.file ?? KIBANA_NDJSON, 'utf8')), opts.namespace);
-  const ndjson = objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
+  const raw = readFileSync(opts.file ?? KIBANA_NDJSON, 'utf8');
+  const objects = forNamespace(parseSavedObjects(raw), opts.namespace);
+  // `*` sends the committed file byte for byte (what a user importing by hand would send).
+  const ndjson = opts.namespace === '*' ? raw : objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
   const base = kibanaUrl.replace(/\/+$/, '');
   const space = opts.space && opts.space !== 'default' ? `/s/${encodeURIComponent(opts.space)}` : '';
   const url = `${base}${space}/api/saved_objects/_import?overwrite=true`;
