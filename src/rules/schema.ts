@@ -54,6 +54,10 @@ const testCaseSchema = z
     entries: z.array(testEntrySchema).default([]),
     /** Entries delivered in a later batch (late or re-delivered events). */
     later: z.array(testEntrySchema).optional(),
+    /** GeoIP/ASN answers for the test's IPs, so cases do not depend on an mmdb file's vintage. */
+    ip_info: z
+      .record(z.string(), z.object({ country: z.string().length(2).optional(), asn: z.number().int().optional(), as_org: z.string().optional() }).strict())
+      .optional(),
     /** collection_stall rules: the collector's source hash and the check time. */
     source_state: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
     now: z.union([z.string(), z.number()]).optional(),
