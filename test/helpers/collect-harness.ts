@@ -87,9 +87,24 @@ export async function simEntries(sim: SimHandle): Promise<Array<{ id: string; da
   return body.entries;
 }
 
-export async function simStats(sim: SimHandle): Promise<Record<string, number>> {
+export interface SimStatsView {
+  requests: number;
+  logsRequests: number;
+  rateLimited: number;
+  retryAfterIgnored: number;
+  invalidCursor: number;
+  authFailures: number;
+}
+
+export async function simStats(sim: SimHandle): Promise<SimStatsView> {
   const res = await fetch(`${sim.url}/_sim/stats`);
-  return (await res.json()) as Record<string, number>;
+  return (await res.json()) as SimStatsView;
+}
+
+/** Unwrap a value a test knows is there (fails the test, with a message, when it is not). */
+export function must<T>(v: T | null | undefined, what = 'value'): T {
+  if (v === null || v === undefined) throw new Error(`expected ${what}`);
+  return v;
 }
 
 export async function simControl(sim: SimHandle, body: Record<string, unknown>): Promise<void> {

@@ -41,7 +41,7 @@ function spawnScheduler(f: CollectFixture): Promise<ChildProcess> {
     child.once('exit', (code) => {
       reject(new Error(`scheduler child exited early (${String(code)})`));
     });
-    child.stdout?.on('data', (b: Buffer) => {
+    child.stdout.on('data', (b: Buffer) => {
       if (b.toString().includes('scheduler-ready')) resolveReady(child);
     });
   });
@@ -60,14 +60,15 @@ afterEach(async () => {
 describe('collector crash safety', () => {
   it('kill -9 mid-window: a new scheduler resumes from the saved cursor and nothing is lost', async () => {
     fx = await collectFixture({ historicalEvents: 500, historyHours: 0.5, sameSecondBurstSize: 30, faults: { slowMs: 150 } }, { pageLimit: 15 }, { lockTtlMs: 2000, httpTimeoutMs: 2000 });
+    const f = fx;
     const startedAt = Math.floor(Date.now() / 1000);
     const keys = collectKeys(fx.config, 'acme');
     const first = await spawnScheduler(fx);
-    await waitFor('mid-window', async () => Number((await fx!.redis.hget(keys.liveWindow, 'page')) ?? 0) >= 4, 30_000);
+    await waitFor('mid-window', async () => Number((await f.redis.hget(keys.liveWindow, 'page')) ?? 0) >= 4, 30_000);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const atKill = await fx.redis.hgetall(keys.liveWindow);
-    const requestsAtKill = (await simStats(fx.sim)).logsRequests!;
+    const requestsAtKill = (await simStats(fx.sim)).logsRequests;
     // Killed mid-window: the watermark did not move, the position (cursor + page) is saved.
     expect((await readSourceState(fx.redis, fx.config, 'acme')).watermark).toBeNull();
     expect(atKill.cursor).not.toBe('');
@@ -75,7 +76,7 @@ describe('collector crash safety', () => {
 
     await spawnScheduler(fx);
     const w = await waitFor('watermark after restart', async () => {
-      const s = await readSourceState(fx!.redis, fx!.config, 'acme');
+      const s = await readSourceState(f.redis, f.config, 'acme');
       return s.watermark !== null && s.watermark >= startedAt - 2 ? s.watermark : null;
     }, 60_000);
     const want = (await simEntries(fx.sim)).filter((e) => e.date_create <= w);
@@ -92,6 +93,6 @@ describe('collector crash safety', () => {
     const requestsAfterKillForWindow = pages - pageAtKill;
     const statsNow = await simStats(fx.sim);
     // Later live windows add a few requests (one per tick); a restart from page 0 would add `pageAtKill` more.
-    expect(statsNow.logsRequests! - requestsAtKill).toBeLessThan(requestsAfterKillForWindow + pageAtKill);
+    expect(statsNow.logsRequests - requestsAtKill).toBeLessThan(requestsAfterKillForWindow + pageAtKill);
   }, 120_000);
 });
