@@ -18,7 +18,7 @@ import {
  * event that introduced it), updated atomically by one Lua script. Every batch costs a single pipeline per phase.
  */
 
-/** KEYS: zset, hash. ARGV: value, ts, eventId, lookbackMs, cap, ttlMs. Returns {isNew, hadHistory}. */
+/** KEYS: zset, hash, origin (the group's first event). ARGV: value, ts, eventId, lookbackMs, cap, ttlMs. Returns {isNew, hadHistory}. */
 const NEW_VALUE_LUA = `
 local v = ARGV[1]
 local ts = tonumber(ARGV[2])
@@ -26,6 +26,11 @@ local eid = ARGV[3]
 local lb = tonumber(ARGV[4])
 local cap = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[6])
+local origin = redis.call('GET', KEYS[3])
+if not origin then
+  redis.call('SET', KEYS[3], eid)
+  origin = eid
+end
 local first = redis.call('HGET', KEYS[2], v)
 if first then
   local fid, flag = string.match(first, '^(.*)|(%d)$')
@@ -36,9 +41,9 @@ end
 local last = redis.call('ZSCORE', KEYS[1], v)
 local res
 if (not last) or tonumber(last) < ts - lb then
-  local hist = redis.call('ZCARD', KEYS[1])
+  -- History means an earlier event of the group, not another value of this same event.
   local alertable = 0
-  if hist > 0 then alertable = 1 end
+  if origin ~= eid then alertable = 1 end
   redis.call('HSET', KEYS[2], v, eid .. '|' .. alertable)
   if (not last) or tonumber(last) < ts then redis.call('ZADD', KEYS[1], ts, v) end
   res = {1, alertable}
@@ -54,11 +59,12 @@ if n > cap then
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
 return res
 `;
 
 type RedisWithNewValue = Redis & {
-  ruleNewValue(zset: string, hash: string, value: string, ts: number, eventId: string, lookbackMs: number, cap: number, ttlMs: number): Promise<[number, number]>;
+  ruleNewValue(zset: string, hash: string, origin: string, value: string, ts: number, eventId: string, lookbackMs: number, cap: number, ttlMs: number): Promise<[number, number]>;
 };
 
 export interface RedisRuleStateOptions {
@@ -74,7 +80,7 @@ export class RedisRuleState implements RuleState {
   private readonly ttlSlackMs: number;
 
   constructor(redis: Redis, options: RedisRuleStateOptions) {
-    if (!('ruleNewValue' in redis)) redis.defineCommand('ruleNewValue', { numberOfKeys: 2, lua: NEW_VALUE_LUA });
+    if (!('ruleNewValue' in redis)) redis.defineCommand('ruleNewValue', { numberOfKeys: 3, lua: NEW_VALUE_LUA });
     this.redis = redis as RedisWithNewValue;
     this.prefix = `${options.prefix}:rules:`;
     this.ttlSlackMs = options.ttlSlackMs ?? 3_600_000;
@@ -124,7 +130,7 @@ export class RedisRuleState implements RuleState {
     };
     for (const c of checks) {
       const key = this.key(c.key);
-      pipe.ruleNewValue(key, `${key}:first`, c.value, c.ts, c.eventId, c.lookbackMs, NEW_VALUE_CAP, c.lookbackMs + this.ttlSlackMs);
+      pipe.ruleNewValue(key, `${key}:first`, `${key}:origin`, c.value, c.ts, c.eventId, c.lookbackMs, NEW_VALUE_CAP, c.lookbackMs + this.ttlSlackMs);
     }
     const results = await execOrThrow(pipe);
     return results.map((r) => {

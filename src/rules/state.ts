@@ -68,6 +68,7 @@ interface SeenValue {
 export class MemoryRuleState implements RuleState {
   private readonly occ = new Map<string, Map<string, number>>();
   private readonly seen = new Map<string, Map<string, SeenValue>>();
+  private readonly origin = new Map<string, string>();
 
   addOccurrences(writes: readonly OccurrenceWrite[]): Promise<void> {
     for (const w of writes) {
@@ -106,10 +107,12 @@ export class MemoryRuleState implements RuleState {
           m = new Map<string, SeenValue>();
           this.seen.set(c.key, m);
         }
+        if (!this.origin.has(c.key)) this.origin.set(c.key, c.eventId);
         const rec = m.get(c.value);
         if (rec && rec.firstEventId === c.eventId) return { isNew: true, hadHistory: rec.alertable };
         if (!rec || rec.last < c.ts - c.lookbackMs) {
-          const hadHistory = m.size > 0;
+          // History means an earlier event of the group, not another value of this same event.
+          const hadHistory = this.origin.get(c.key) !== c.eventId;
           m.set(c.value, { last: Math.max(rec?.last ?? c.ts, c.ts), firstEventId: c.eventId, alertable: hadHistory });
           if (m.size > NEW_VALUE_CAP) {
             const oldest = [...m].sort((a, b) => a[1].last - b[1].last)[0];
