@@ -200,3 +200,18 @@ export async function applyRetention(es: Client, config: Config, now: Date = new
   if (doomed.length > 0) await es.indices.delete({ index: doomed.join(','), ignore_unavailable: true });
   return doomed.sort();
 }
+
+/**
+ * Remove every index and template of config.namespace (tests, and an explicit uninstall). Index names are
+ * resolved first and deleted by name, because clusters refuse wildcard deletes by default.
+ */
+export async function removeLayout(es: Client, config: Pick<Config, 'namespace' | 'redis'>): Promise<string[]> {
+  const n = names(config);
+  const t = templateNames(config);
+  const found = await es.indices.get({ index: [n.eventsPattern, n.alertsIndex, n.actionsIndex, n.dlqIndex].join(','), allow_no_indices: true, ignore_unavailable: true, expand_wildcards: ['open', 'closed'], filter_path: '*.settings.index.provided_name' });
+  const indices = Object.keys(found);
+  if (indices.length > 0) await es.indices.delete({ index: indices.join(','), ignore_unavailable: true });
+  for (const name of Object.values(t.indexTemplates)) await es.indices.deleteIndexTemplate({ name }, { ignore: [404] });
+  for (const name of [...Object.values(t.components), t.settingsComponent]) await es.cluster.deleteComponentTemplate({ name }, { ignore: [404] });
+  return indices;
+}
