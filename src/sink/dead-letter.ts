@@ -73,50 +73,60 @@ function rawText(raw: unknown): string {
   }
 }
 
-/** Write (upsert) dead letters. Throws a retryable error unless every record is stored: nothing is dropped. */
+function isNotFound(err: unknown): boolean {
+  return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
+}
+
+/**
+ * Write (upsert) dead letters. A record that already exists keeps its first_seen and raw entry and counts
+ * one more attempt (read-modify-write: the slim test ES has no scripting, and dead letters of one entry are
+ * written by one job at a time). Throws a retryable error unless every record is stored: nothing is dropped.
+ */
 export async function writeDeadLetters(es: Client, config: Pick<Config, 'namespace' | 'redis'>, letters: DeadLetterInput[], now: Date = new Date()): Promise<string[]> {
   if (letters.length === 0) return [];
   const index = names(config).dlqIndex;
   const at = now.toISOString();
-  const operations: unknown[] = [];
-  const ids: string[] = [];
-  for (const l of letters) {
+  const prepared = letters.map((l) => {
     const text = rawText(l.raw);
-    const id = deadLetterId(l.sourceId, l.entryId, text);
-    ids.push(id);
-    const error = { code: l.reason, message: scrubString(l.message), type: l.stage };
+    return { l, text, id: deadLetterId(l.sourceId, l.entryId, text) };
+  });
+  const ids = prepared.map((p) => p.id);
+  const previous = new Map<string, DeadLetterRecord>();
+  try {
+    const existing = await es.mget({ index, ids: [...new Set(ids)] });
+    for (const d of existing.docs) {
+      if (!('found' in d) || !d.found) continue;
+      const parsed = deadLetterRecordSchema.safeParse(d._source);
+      if (parsed.success) previous.set(d._id, parsed.data);
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw new SlackAuditError('SLACK_AUDIT_ES_UNAVAILABLE', `cannot read dead letters: ${scrubString(errorMessage(err))}`, { retryable: true, cause: err });
+  }
+  const operations: unknown[] = [];
+  for (const { l, text, id } of prepared) {
+    const prev = previous.get(id);
+    const attempts = prev ? Math.max(prev.dlq.attempts + 1, l.attempts) : l.attempts;
+    previous.set(id, { '@timestamp': at, error: { code: l.reason, message: '' }, dlq: { ...(prev?.dlq ?? { id, kind: l.kind, stage: l.stage, reason: l.reason, source_id: l.sourceId, first_seen: at, last_attempt: at, raw: text }), attempts } });
     const doc = {
       '@timestamp': at,
-      error,
+      error: { code: l.reason, message: scrubString(l.message), type: l.stage },
       event: { ...(l.entryId === undefined ? {} : { id: l.entryId }), ...(l.action === undefined ? {} : { action: l.action }) },
       dlq: {
         id,
         kind: l.kind,
         stage: l.stage,
         reason: l.reason,
-        attempts: l.attempts,
+        attempts,
         source_id: l.sourceId,
-        ...(l.jobId === undefined ? {} : { job_id: l.jobId }),
+        ...(l.jobId === undefined ? (prev?.dlq.job_id === undefined ? {} : { job_id: prev.dlq.job_id }) : { job_id: l.jobId }),
         ...(l.entryId === undefined ? {} : { entry_id: l.entryId }),
         ...(l.targetIndex === undefined ? {} : { target_index: l.targetIndex }),
-        first_seen: at,
+        first_seen: prev?.dlq.first_seen ?? at,
         last_attempt: at,
-        raw: text,
+        raw: prev?.dlq.raw ?? text,
       },
     };
-    operations.push(
-      { update: { _index: index, _id: id, retry_on_conflict: 5 } },
-      {
-        // A record that already exists keeps its first_seen and raw entry and counts one more attempt.
-        script: {
-          lang: 'painless',
-          source:
-            'ctx._source.dlq.attempts = ctx._source.dlq.attempts + 1; ctx._source.dlq.last_attempt = params.at; ctx._source["@timestamp"] = params.at; ctx._source.error = params.error; ctx._source.dlq.stage = params.stage; ctx._source.dlq.reason = params.reason; if (params.job_id != null) { ctx._source.dlq.job_id = params.job_id }',
-          params: { at, error, stage: l.stage, reason: l.reason, job_id: l.jobId ?? null },
-        },
-        upsert: doc,
-      },
-    );
+    operations.push({ index: { _index: index, _id: id } }, doc);
   }
   let res;
   try {
@@ -125,7 +135,7 @@ export async function writeDeadLetters(es: Client, config: Pick<Config, 'namespa
     throw new SlackAuditError('SLACK_AUDIT_ES_UNAVAILABLE', `cannot write dead letters: ${scrubString(errorMessage(err))}`, { retryable: true, cause: err });
   }
   if (res.errors) {
-    const first = res.items.map((i) => i.update?.error).find((e) => e !== undefined);
+    const first = res.items.map((i) => i.index?.error).find((e) => e !== undefined);
     throw new SlackAuditError('SLACK_AUDIT_ES_UNAVAILABLE', `dead-letter write failed: ${first?.type ?? 'unknown'}: ${scrubString(first?.reason ?? '')}`, { retryable: true });
   }
   return ids;
@@ -139,10 +149,6 @@ export interface ListOptions {
 export interface DeadLetterHit {
   id: string;
   record: DeadLetterRecord;
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
 }
 
 /** Newest first; or the given ids (missing ones are left out). */
