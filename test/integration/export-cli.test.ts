@@ -66,7 +66,7 @@ describe('slack-audit export (built CLI)', () => {
 
     const out = join(work, 'interrupted');
     const child = spawn(process.execPath, [CLI, ...exportArgs(out)], { env, stdio: 'ignore' });
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    const exited = new Promise<void>((res) => child.once('exit', () => { res(); }));
     // Kill once the export has committed a few files and is somewhere in the middle.
     const statePath = join(out, STATE_FILE);
     const deadline = Date.now() + 60_000;
