@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from '../observe/logger.js';
+import { occUpsert } from '../sink/occ-upsert.js';
 import { scrubSecrets } from '../observe/secrets.js';
 import type { ActionJobV1, ActionOutcome } from './types.js';
 
@@ -10,7 +11,7 @@ import type { ActionJobV1, ActionOutcome } from './types.js';
 export interface ActionRecordDoc extends Record<string, unknown> {
   '@timestamp': string;
   event: Record<string, unknown>;
-  slack: { action: Record<string, unknown> };
+  slack: { response: Record<string, unknown> };
 }
 
 const OUTCOME_ECS: Record<ActionOutcome, 'success' | 'failure' | 'unknown'> = {
@@ -31,15 +32,17 @@ export function buildActionRecord(job: ActionJobV1, outcome: ActionOutcome, at: 
     rule: { id: job.rule.id, name: job.rule.name },
     ...(job.target ? { user: { target: job.target } } : {}),
     slack: {
-      action: {
-        id: job.key,
-        type: job.action.type,
+      response: {
+        idempotency_key: job.key,
+        action: job.action.type,
         index: job.actionIndex,
         outcome,
         mode,
         alert_id: job.alertId,
+        ...(job.target ? { user_id: job.target.id } : {}),
+        ...(typeof detail.slackError === 'string' ? { error: detail.slackError } : typeof detail.message === 'string' && outcome === 'failed' ? { error: detail.message } : {}),
         ...(job.action.type === 'session_reset' ? { mobile_only: job.action.mobile_only, web_only: job.action.web_only } : {}),
-        ...(Object.keys(detail).length > 0 ? { detail } : {}),
+        ...(Object.keys(detail).length > 0 ? { details: detail } : {}),
       },
     },
   };
@@ -50,17 +53,21 @@ export interface ActionRecorder {
   record(job: ActionJobV1, doc: ActionRecordDoc): Promise<void>;
 }
 
-/** Painless: add or replace this action's summary on the alert; flag the alert when a human must look. */
-const ATTACH_SCRIPT = `
-def a = ctx._source.slack.alert;
-if (a.actions == null) { a.actions = new ArrayList(); }
-boolean found = false;
-for (int i = 0; i < a.actions.size(); i++) {
-  if (a.actions[i].id == params.rec.id) { a.actions[i] = params.rec; found = true; }
+interface AlertWithActions {
+  slack?: { alert?: { actions?: { id: string }[]; response_status?: string } };
 }
-if (!found) { a.actions.add(params.rec); }
-if (params.attention) { a.response_status = 'attention'; } else if (a.response_status == null) { a.response_status = 'ok'; }
-`;
+
+/** Add or replace this action's summary on the alert; flag the alert when a human must look. */
+export function attachActionSummary<T extends AlertWithActions>(alert: T, summary: { id: string }, attention: boolean): T {
+  const a = (alert.slack ??= {}).alert ??= {};
+  const list = (a.actions ??= []);
+  const at = list.findIndex((x) => x.id === summary.id);
+  if (at >= 0) list[at] = summary;
+  else list.push(summary);
+  if (attention) a.response_status = 'attention';
+  else a.response_status ??= 'ok';
+  return alert;
+}
 
 export class EsActionRecorder implements ActionRecorder {
   constructor(
@@ -72,24 +79,14 @@ export class EsActionRecorder implements ActionRecorder {
 
   async record(job: ActionJobV1, doc: ActionRecordDoc): Promise<void> {
     await this.es.index({ index: this.actionsIndex, id: job.key, document: doc, refresh: false });
-    const a = doc.slack.action;
-    const outcome = a.outcome as ActionOutcome;
-    const summary = { id: job.key, type: job.action.type, outcome, at: doc['@timestamp'], ...(a.detail ? { detail: a.detail } : {}) };
-    try {
-      await this.es.update({
-        index: this.alertsIndex,
-        id: job.alertId,
-        retry_on_conflict: 5,
-        script: { source: ATTACH_SCRIPT, lang: 'painless', params: { rec: summary, attention: outcome === 'failed' || outcome === 'uncertain' } },
-      });
-    } catch (err) {
+    const r = doc.slack.response;
+    const outcome = r.outcome as ActionOutcome;
+    const summary = { id: job.key, type: job.action.type, outcome, at: doc['@timestamp'], ...(r.details ? { detail: r.details } : {}) };
+    const res = await occUpsert<AlertWithActions>(this.es, this.alertsIndex, [job.alertId], (_id, current) =>
       // The alert is written before its actions are enqueued; a missing one (deleted index) must not fail the action.
-      if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) {
-        this.log.warn({ alertId: job.alertId, key: job.key }, 'alert not found while attaching an action record');
-        return;
-      }
-      throw err;
-    }
+      current === undefined ? null : attachActionSummary(current, summary, outcome === 'failed' || outcome === 'uncertain'),
+    );
+    if (res.get(job.alertId)?.doc === undefined) this.log.warn({ alertId: job.alertId, key: job.key }, 'alert not found while attaching an action record');
   }
 }
 

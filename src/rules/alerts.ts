@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import { SlackAuditError } from '../errors.js';
+import { occUpsert } from '../sink/occ-upsert.js';
 import { scrubSecrets } from '../observe/secrets.js';
 import type { AlertHit, CompiledRule } from './evaluate.js';
 import { compileGetter, scalars, type EcsDocument } from './fields.js';
@@ -28,6 +28,8 @@ export interface AlertFields {
   rule_type: string;
   severity: string;
   group: { key: string; fields: Record<string, string> };
+  /** The group key again at the name the alerts index template maps (keyword). */
+  group_key: string;
   bucket: string;
   event_ids: string[];
   count: number;
@@ -125,6 +127,7 @@ export function buildAlertDocument(hit: AlertHit, opts: { now?: number; sourceId
         rule_type: r.type,
         severity: r.severity,
         group: { key: hit.groupKey, fields: hit.groupValues },
+        group_key: hit.groupKey,
         bucket: hit.bucket,
         event_ids: hit.eventIds,
         count: hit.count,
@@ -140,29 +143,44 @@ export function buildAlertDocument(hit: AlertHit, opts: { now?: number; sourceId
 }
 
 /**
- * Painless merge of a repeat hit into an existing alert. Event ids are a set capped at `cap`; ids beyond the
- * cap still grow the count (exact below the cap). `ctx.op = 'none'` when nothing changed, so a replay is a no-op.
+ * Merge a repeat hit into an existing alert (pure; used by every sink). Event ids are a set capped at `cap`;
+ * ids beyond the cap still grow the count (exact below the cap). Returns null when nothing changed, so a
+ * replay is a no-op.
  */
-export const MERGE_ALERT_SCRIPT = `
-def a = ctx._source.slack.alert;
-boolean changed = false;
-if (a.event_ids == null) { a.event_ids = new ArrayList(); }
-long extra = 0;
-for (def id : params.ids) {
-  if (!a.event_ids.contains(id)) {
-    if (a.event_ids.size() < params.cap) { a.event_ids.add(id); }
+export function mergeAlert(prev: AlertDocument, incoming: AlertDocument, cap: number, now: string): AlertDocument | null {
+  const a = prev.slack.alert;
+  const d = incoming.slack.alert;
+  const ids = Array.isArray(a.event_ids) ? a.event_ids : [];
+  a.event_ids = ids;
+  const set = new Set(ids);
+  let extra = 0;
+  for (const e of d.event_ids) {
+    if (set.has(e)) continue;
     extra++;
+    if (ids.length < cap) ids.push(e);
+    set.add(e);
+  }
+  const cur = typeof a.count === 'number' ? a.count : 0;
+  a.count = Math.max(d.rule_type === 'match' ? cur + extra : Math.max(cur, d.count), ids.length);
+  let changed = extra > 0 || a.count !== cur;
+  // Documents read back from ES may predate a field: stay defensive about its presence.
+  const event: Record<string, unknown> = (prev as { event?: Record<string, unknown> }).event ?? {};
+  if (d.first_seen < a.first_seen) {
+    a.first_seen = d.first_seen;
+    event.start = d.first_seen;
+    (prev as Record<string, unknown>)['@timestamp'] = d.first_seen;
     changed = true;
   }
+  if (d.last_seen > a.last_seen) {
+    a.last_seen = d.last_seen;
+    event.end = d.last_seen;
+    changed = true;
+  }
+  if (!changed) return null;
+  event.updated = now;
+  (prev as Record<string, unknown>).event = event;
+  return prev;
 }
-long cur = a.count == null ? 0 : ((Number) a.count).longValue();
-long next = params.additive ? cur + extra : Math.max(cur, (long) params.count);
-next = Math.max(next, (long) a.event_ids.size());
-if (next != cur) { a.count = next; changed = true; }
-if (params.first.compareTo(a.first_seen) < 0) { a.first_seen = params.first; ctx._source.event.start = params.first; ctx._source['@timestamp'] = params.first; changed = true; }
-if (params.last.compareTo(a.last_seen) > 0) { a.last_seen = params.last; ctx._source.event.end = params.last; changed = true; }
-if (!changed) { ctx.op = 'none'; } else { ctx._source.event.updated = params.now; }
-`;
 
 export interface AlertWriteResult {
   alertId: string;
@@ -184,38 +202,32 @@ export class EsAlertSink implements AlertSink {
 
   async upsert(docs: readonly AlertDocument[]): Promise<AlertWriteResult[]> {
     if (docs.length === 0) return [];
-    const operations: unknown[] = [];
-    for (const d of docs) {
-      const a = d.slack.alert;
-      operations.push({ update: { _index: this.index, _id: a.id, retry_on_conflict: 5 } });
-      operations.push({
-        script: {
-          source: MERGE_ALERT_SCRIPT,
-          lang: 'painless',
-          params: { ids: a.event_ids, cap: this.cap, count: a.count, additive: a.rule_type === 'match', first: a.first_seen, last: a.last_seen, now: new Date().toISOString() },
-        },
-        upsert: d,
-      });
-    }
-    let res;
-    try {
-      res = await this.es.bulk({ operations, refresh: false });
-    } catch (err) {
-      throw new SlackAuditError('SLACK_AUDIT_ES_UNAVAILABLE', `alert write failed: ${(err as Error).message}`, { retryable: true, cause: err });
-    }
-    const out: AlertWriteResult[] = [];
-    res.items.forEach((item, i) => {
-      const op = item.update;
-      const doc = docs[i] as AlertDocument;
-      if (!op || op.error) {
-        throw new SlackAuditError('SLACK_AUDIT_ES_ITEM_REJECTED', `alert ${doc.slack.alert.id} rejected: ${op?.error?.reason ?? 'no result'}`, {
-          retryable: (op?.status ?? 500) >= 429,
-          details: { status: op?.status, type: op?.error?.type },
-        });
+    // Several hits of one batch can share an alert id: fold them first, then one guarded write per alert.
+    const byId = new Map<string, AlertDocument[]>();
+    for (const d of docs) byId.set(d.slack.alert.id, [...(byId.get(d.slack.alert.id) ?? []), d]);
+    const now = new Date().toISOString();
+    const written = await occUpsert<AlertDocument>(this.es, this.index, [...byId.keys()], (id, current) => {
+      const incoming = byId.get(id) ?? [];
+      let doc = current;
+      let changed = false;
+      for (const d of incoming) {
+        if (doc === undefined) {
+          doc = structuredClone(d);
+          changed = true;
+          continue;
+        }
+        const merged = mergeAlert(doc, d, this.cap, now);
+        if (merged !== null) {
+          doc = merged;
+          changed = true;
+        }
       }
-      out.push({ alertId: doc.slack.alert.id, result: op.result === 'created' ? 'created' : op.result === 'noop' ? 'noop' : 'updated', doc });
+      return changed && doc !== undefined ? doc : null;
     });
-    return out;
+    return docs.map((d) => {
+      const w = written.get(d.slack.alert.id);
+      return { alertId: d.slack.alert.id, result: w?.result ?? 'noop', doc: w?.doc ?? d };
+    });
   }
 }
 
@@ -233,26 +245,8 @@ export class MemoryAlertSink implements AlertSink {
           this.alerts.set(id, structuredClone(d));
           return { alertId: id, result: 'created' as const, doc: d };
         }
-        const a = prev.slack.alert;
-        const set = new Set(a.event_ids);
-        let extra = 0;
-        for (const e of d.slack.alert.event_ids) {
-          if (set.has(e)) continue;
-          extra++;
-          if (a.event_ids.length < this.cap) a.event_ids.push(e);
-          set.add(e);
-        }
-        const cur = a.count;
-        a.count = Math.max(d.slack.alert.rule_type === 'match' ? cur + extra : Math.max(cur, d.slack.alert.count), a.event_ids.length);
-        let changed = extra > 0 || a.count !== cur;
-        if (d.slack.alert.first_seen < a.first_seen) {
-          a.first_seen = d.slack.alert.first_seen;
-          changed = true;
-        }
-        if (d.slack.alert.last_seen > a.last_seen) {
-          a.last_seen = d.slack.alert.last_seen;
-          changed = true;
-        }
+        const merged = mergeAlert(prev, d, this.cap, new Date().toISOString());
+        const changed = merged !== null;
         return { alertId: id, result: changed ? ('updated' as const) : ('noop' as const), doc: prev };
       }),
     );

@@ -109,7 +109,7 @@ describe('response guard rails (real Redis)', () => {
     const res = await processAction(job('W0VICTIM01'), s.deps, s.attempt);
     expect(res.outcome).toBe('dry_run');
     expect(s.resetter.calls).toEqual([]);
-    expect([...s.recorder.docs.values()][0]?.slack.action).toMatchObject({ outcome: 'dry_run', mode: 'dry-run', type: 'session_reset' });
+    expect([...s.recorder.docs.values()][0]?.slack.response).toMatchObject({ outcome: 'dry_run', mode: 'dry-run', action: 'session_reset' });
     expect(testConfig({}, 'x').responses.mode).toBe('dry-run');
   });
 
