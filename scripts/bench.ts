@@ -8,8 +8,10 @@
  *   5. ratio      pipeline / raw_bulk (goal >= 0.8)
  *
  * Everything lives in a throwaway namespace `bench_<seed>...` (indices and Redis keys), removed at the end.
- * Flags: --events N (default 200000), --quick (20000), --seed S, --indexers 1,2, --stages a,b,c, --keep.
+ * Flags: --events N (default 200000), --quick (20000), --seed S, --indexers 1,2, --stages a,b,c, --keep,
+ * --profile (V8 CPU profiles of the pipeline processes into .services/bench-logs/<namespace>/).
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
@@ -20,7 +22,9 @@ import { generateEntries } from './bench/generate.js';
 import { fmtInt, machineInfo, mib, table, timed } from './bench/measure.js';
 import { runNormalize, type NormalizeFigures } from './bench/stage-normalize.js';
 import { runRules } from './bench/stage-rules.js';
-import { cleanupRedis } from './bench/cleanup.js';
+import { cleanupEs, cleanupRedis } from './bench/cleanup.js';
+import { runPipeline, ROOT, type PipelineFigures } from './bench/stage-pipeline.js';
+import { runRawBulk } from './bench/stage-raw.js';
 
 const STAGES = ['normalize', 'rules', 'raw', 'pipeline'] as const;
 type Stage = (typeof STAGES)[number];
@@ -31,6 +35,7 @@ export interface BenchOptions {
   indexers: number[];
   stages: Stage[];
   keep: boolean;
+  profile: boolean;
   spanHours: number;
 }
 
@@ -44,6 +49,7 @@ function parseOptions(argv: string[]): BenchOptions {
       indexers: { type: 'string', default: '1,2' },
       stages: { type: 'string', default: STAGES.join(',') },
       keep: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       'span-hours': { type: 'string' },
     },
     strict: true,
@@ -57,7 +63,7 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!/^[a-z0-9_]{1,20}$/i.test(values.seed)) throw new Error('--seed: letters, digits and _ only (it names indices), at most 20');
   // ~20k events per hour of history: a busy org's rate, and one Slack window covers it all.
   const spanHours = values['span-hours'] !== undefined ? Number(values['span-hours']) : Math.max(1, Math.min(20, Math.ceil(events / 20_000)));
-  return { events, seed: values.seed.toLowerCase(), indexers, stages: stages as Stage[], keep: values.keep, spanHours };
+  return { events, seed: values.seed.toLowerCase(), indexers, stages: stages as Stage[], keep: values.keep, profile: values.profile, spanHours };
 }
 
 export function benchConfig(namespace: string, prefix: string): Config {
@@ -68,6 +74,11 @@ export function benchConfig(namespace: string, prefix: string): Config {
   });
 }
 
+/** CPU milliseconds per 1,000 events. */
+function cpuPerK(cpuSeconds: number | undefined, events: number): string {
+  return cpuSeconds === undefined ? 'n/a' : `${((cpuSeconds * 1e6) / events).toFixed(0)} ms/1k`;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   setRootLogger(createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false }));
@@ -76,6 +87,9 @@ async function main(): Promise<void> {
   const es = createEsClient(base);
   const redis = new Redis(base.redis.url, { maxRetriesPerRequest: 3 });
   const rows: string[][] = [];
+  const namespaces: string[] = [];
+  const pipelines: PipelineFigures[] = [];
+  let bestIndexers = 0;
   const final: Partial<Record<'normalize' | 'rules' | 'pipeline' | 'raw', number>> = {};
   try {
     const m = await machineInfo(es, redis);
@@ -98,14 +112,46 @@ async function main(): Promise<void> {
 
     if (norm && opts.stages.includes('rules')) {
       const rc = benchConfig(`${ns}_rules`, base.redis.prefix);
+      namespaces.push(rc.namespace);
       const r = await runRules(rc, redis, norm.docs);
       final.rules = r.eps;
       const byType = Object.entries(r.hitsByType).map(([t, n]) => `${t} ${String(n)}`).join(', ');
       rows.push(['2 rules (Redis state)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}); ${fmtInt(r.redisKeys)} state keys`]);
       console.log(`rules: ${fmtInt(r.eps)} events/s`);
     }
+
+    if (norm && opts.stages.includes('raw')) {
+      const rc = benchConfig(`${ns}_raw`, base.redis.prefix);
+      namespaces.push(rc.namespace);
+      await cleanupEs(es, rc.namespace);
+      const r = await runRawBulk(rc, es, redis, norm.docs);
+      final.raw = r.eps;
+      rows.push(['3 raw_bulk (helpers.bulk)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `flushBytes ${fmtInt(r.flushBytes)}, concurrency ${String(r.concurrency)}; bulk done at ${r.bulkSeconds.toFixed(2)} s; ES CPU ${cpuPerK(r.esCpuSeconds, r.events)}, client CPU ${cpuPerK(r.benchCpuSeconds, r.events)}; ${String(r.failed)} dropped`]);
+      console.log(`raw_bulk: ${fmtInt(r.eps)} events/s`);
+    }
+
+    if (opts.stages.includes('pipeline')) {
+      for (const count of opts.indexers) {
+        const pc = benchConfig(`${ns}_p${String(count)}`, base.redis.prefix);
+        namespaces.push(pc.namespace);
+        await cleanupEs(es, pc.namespace);
+        const p = await runPipeline({ config: pc, es, redis, entries, indexers: count, spanHours: opts.spanHours, timeoutMs: 900_000, profile: opts.profile, logDir: resolve(ROOT, '.services', 'bench-logs', pc.namespace) });
+        pipelines.push(p);
+        const procs = p.procs.map((x) => `${x.name} ${mib(x.peakRss)} / ${cpuPerK(x.cpuSeconds, p.events)}`).join('; ');
+        rows.push([`4 pipeline (${String(count)} indexer${count > 1 ? 's' : ''})`, fmtInt(p.events), p.seconds.toFixed(2), fmtInt(p.eps), ((p.seconds * 1e6) / p.events).toFixed(1), mib(Math.max(...p.procs.map((x) => x.peakRss ?? 0))), `first doc at ${p.firstDocSeconds.toFixed(2)} s, all fetched at ${p.allFetchedSeconds.toFixed(2)} s; peak RSS / CPU: ${procs}; ES CPU ${cpuPerK(p.esCpuSeconds, p.events)}, Redis CPU ${cpuPerK(p.redisCpuSeconds, p.events)}, simulator ${cpuPerK(p.benchCpuSeconds, p.events)}; max ingest queue ${String(p.maxQueueDepth)} jobs, Redis used_memory ${mib(p.redisUsedAtPeakDepth)} at that depth (max ${mib(p.redisUsedMax)}, ${mib(p.redisUsedBefore)} before; ${String(p.rulesQueueJobs)} rules jobs left unconsumed)`]);
+        console.log(`pipeline (${String(count)} indexer${count > 1 ? 's' : ''}): ${fmtInt(p.eps)} events/s`);
+      }
+      const best = pipelines.reduce<PipelineFigures | undefined>((a, b) => (a === undefined || b.eps > a.eps ? b : a), undefined);
+      if (best) {
+        final.pipeline = best.eps;
+        bestIndexers = best.indexers;
+      }
+    }
   } finally {
-    if (!opts.keep) await cleanupRedis(redis, base.redis.prefix);
+    if (!opts.keep) {
+      for (const namespace of namespaces) await cleanupEs(es, namespace).catch((err: unknown) => { console.error(`cleanup of ${namespace} failed:`, err); });
+      await cleanupRedis(redis, base.redis.prefix);
+    }
     redis.disconnect();
     await es.close();
   }
@@ -114,6 +160,12 @@ async function main(): Promise<void> {
   console.log(table(['stage', 'events', 'seconds', 'events/s', 'µs/event', 'peak RSS', 'notes'], rows));
   const f = (n: number | undefined) => (n === undefined ? 'n/a' : String(Math.round(n)));
   const ratio = final.pipeline !== undefined && final.raw !== undefined ? (final.pipeline / final.raw).toFixed(2) : 'n/a';
+  if (pipelines.length > 1) {
+    const one = pipelines[0];
+    console.log('');
+    console.log(`scale-out: ${pipelines.map((p) => `${String(p.indexers)} indexer${p.indexers > 1 ? 's' : ''} ${fmtInt(p.eps)}/s`).join(', ')}${one ? ` (x${pipelines.map((p) => (p.eps / one.eps).toFixed(2)).join(', x')})` : ''}`);
+  }
+  if (bestIndexers > 0) console.log(`pipeline_eps below is the best run (${String(bestIndexers)} indexer${bestIndexers > 1 ? 's' : ''})`);
   console.log(`ratio pipeline/raw_bulk=${ratio} normalize_eps=${f(final.normalize)} rules_eps=${f(final.rules)} pipeline_eps=${f(final.pipeline)} raw_bulk_eps=${f(final.raw)}`);
 }
 
