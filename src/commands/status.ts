@@ -15,6 +15,7 @@
  * newest events while the collector is perfectly healthy, so staleness is judged on the watermark instead.
  */
 import type { Command } from 'commander';
+import { Queue } from 'bullmq';
 import type { Client } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -23,9 +24,12 @@ import type { Config, SourceConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { queueStats } from '../observe/queue-stats.js';
 import { scrubString } from '../observe/secrets.js';
-import { createRedis } from '../queue/connection.js';
 import { QUEUES } from '../queue/jobs.js';
 import { createEsClient } from '../sink/es-client.js';
+import { readCoverage, readSourceState as readCollectorState, type Coverage } from '../collect/coverage.js';
+import { collectKeys } from '../collect/keys.js';
+import type { StoredProblem } from '../collect/source-store.js';
+import { bullPrefix, createRedis } from '../queue/connection.js';
 import { loadFromCommand } from './common.js';
 
 const instant = z.object({ unix: z.number(), iso: z.iso.datetime() });
@@ -50,8 +54,16 @@ const sourceStatusSchema = z.object({
   fatal: problem.nullable(),
   /** Audit Logs requests in the last minute vs the configured budget; null when the collector keeps no count. */
   rateBudget: z.object({ usedLastMinute: z.number().int().min(0), perMinute: z.number().int() }).nullable(),
-  /** The span of `date_create` seconds collected so far (collectedFrom..watermark). */
-  coverage: z.object({ from: z.iso.datetime(), to: z.iso.datetime(), seconds: z.number() }).nullable(),
+  /** A 429 Retry-After pause shared by every replica: no Slack request before this. */
+  pausedUntil: z.iso.datetime().nullable(),
+  /**
+   * What the collector can vouch for (src/collect/coverage.ts readCoverage): `from`..`to` (the watermark), the
+   * uncollected `gaps` inside it (Unix s, inclusive), and ingest jobs not yet indexed (entries up to `to` are only
+   * guaranteed in Elasticsearch once this is 0).
+   */
+  coverage: z
+    .object({ from: z.iso.datetime(), to: z.iso.datetime(), seconds: z.number(), gaps: z.array(z.tuple([z.number(), z.number()])), pendingIngestJobs: z.number().int() })
+    .nullable(),
 });
 
 const queueCountsSchema = z.object({ waiting: z.number().int(), active: z.number().int(), failed: z.number().int(), delayed: z.number().int() });
@@ -78,7 +90,7 @@ export type Status = z.infer<typeof statusSchema>;
 export type SourceStatus = z.infer<typeof sourceStatusSchema>;
 type Problem = z.infer<typeof problem>;
 
-// ---- reading the collector's per-source hash (defensively: it is another module's format) ----
+// ---- reading the collector's per-source state ----
 
 /** Unix seconds or ms (or an ISO string) → ISO; null when unreadable. */
 function toIso(v: unknown): string | null {
@@ -90,14 +102,6 @@ function toIso(v: unknown): string | null {
     return Number.isNaN(d) ? null : new Date(d).toISOString();
   }
   return null;
-}
-
-function toSeconds(v: string | undefined): number | null {
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  if (Number.isFinite(n) && n > 0) return n > 1e11 ? Math.floor(n / 1000) : n;
-  const d = Date.parse(v);
-  return Number.isNaN(d) ? null : Math.floor(d / 1000);
 }
 
 const instantOf = (s: number | null) => (s === null ? null : { unix: s, iso: new Date(s * 1000).toISOString() });
@@ -129,34 +133,56 @@ export interface SourceState {
   lastError: Problem | null;
   fatal: Problem | null;
   newestEventAt: number | null;
+  pausedUntil: string | null;
+  rateBudgetUsed: number | null;
+  coverage: Coverage | null;
 }
 
-/** The collector's hash `<redisPrefix>:source:<sourceId>` (watermark/collectedFrom/newestEventAt in Unix s, lastSuccessAt in ms). */
-export async function readSourceHash(config: Pick<Config, 'namespace' | 'redis'>, redis: Redis, sourceId: string): Promise<SourceState> {
-  const h = await redis.hgetall(`${names(config).redisPrefix}:source:${sourceId}`);
-  return {
-    watermark: toSeconds(h.watermark),
-    collectedFrom: toSeconds(h.collectedFrom),
-    lastSuccessAt: toIso(h.lastSuccessAt),
-    lastError: parseProblem(h.lastError),
-    fatal: parseProblem(h.fatal),
-    newestEventAt: toSeconds(h.newestEventAt),
-  };
+const fromStored = (p: StoredProblem | null): Problem | null => (p === null ? null : { code: p.code, message: scrubString(p.message), at: toIso(p.at) });
+
+/**
+ * The collector's state for one source, through its own readers (src/collect/coverage.ts). `fatal` and
+ * `lastError` are re-read raw when the collector's strict parser gives up on them: a fatal source must never
+ * look healthy because its record has an unexpected shape.
+ */
+export async function readSourceState(config: Config, redis: Redis, sourceId: string): Promise<SourceState> {
+  const ingest = new Queue(QUEUES.ingest, { connection: redis, prefix: bullPrefix(config), skipMetasUpdate: true });
+  try {
+    const [state, coverage, raw] = await Promise.all([
+      readCollectorState(redis, config, sourceId),
+      readCoverage(redis, config, sourceId, ingest),
+      redis.hmget(collectKeys(config, sourceId).source, 'fatal', 'lastError'),
+    ]);
+    return {
+      watermark: state.watermark,
+      collectedFrom: state.collectedFrom,
+      lastSuccessAt: toIso(state.lastSuccessAt),
+      lastError: fromStored(state.lastError) ?? parseProblem(raw[1] ?? undefined),
+      fatal: fromStored(state.fatal) ?? parseProblem(raw[0] ?? undefined),
+      newestEventAt: state.newestEventAt,
+      pausedUntil: state.pausedUntil !== null && state.pausedUntil > Date.now() ? toIso(state.pausedUntil) : null,
+      rateBudgetUsed: state.rateBudgetUsed,
+      coverage,
+    };
+  } finally {
+    await ingest.close();
+  }
 }
 
 export function staleAfterSeconds(source: Pick<SourceConfig, 'pollIntervalSeconds' | 'latenessSeconds' | 'settleSeconds'>): number {
   return 3 * source.pollIntervalSeconds + source.latenessSeconds + source.settleSeconds;
 }
 
-export function sourceStatus(source: SourceConfig, state: SourceState | null, nowMs: number, rateUsed: number | null): SourceStatus {
+export function sourceStatus(source: SourceConfig, state: SourceState | null, nowMs: number): SourceStatus {
   const now = Math.floor(nowMs / 1000);
   const wm = state?.watermark ?? null;
-  const from = state?.collectedFrom ?? null;
+  const cov = state?.coverage ?? null;
+  const iso = (sec: number) => new Date(sec * 1000).toISOString();
   return {
     id: source.id,
     enabled: source.enabled,
     watermark: instantOf(wm),
-    collectedFrom: instantOf(from),
+    collectedFrom: instantOf(state?.collectedFrom ?? null),
     newestEventAt: instantOf(state?.newestEventAt ?? null),
     lagSeconds: state?.newestEventAt == null ? null : Math.max(0, now - state.newestEventAt),
     watermarkAgeSeconds: wm === null ? null : Math.max(0, now - wm),
@@ -164,10 +190,11 @@ export function sourceStatus(source: SourceConfig, state: SourceState | null, no
     lastSuccessAt: state?.lastSuccessAt ?? null,
     lastError: state?.lastError ?? null,
     fatal: state?.fatal ?? null,
-    rateBudget: rateUsed === null ? null : { usedLastMinute: rateUsed, perMinute: source.rateBudgetPerMinute },
+    rateBudget: state?.rateBudgetUsed == null ? null : { usedLastMinute: state.rateBudgetUsed, perMinute: source.rateBudgetPerMinute },
+    pausedUntil: state?.pausedUntil ?? null,
     coverage:
-      wm !== null && from !== null && wm >= from
-        ? { from: new Date(from * 1000).toISOString(), to: new Date(wm * 1000).toISOString(), seconds: wm - from }
+      cov && cov.from !== null && cov.to !== null && cov.to >= cov.from
+        ? { from: iso(cov.from), to: iso(cov.to), seconds: cov.to - cov.from, gaps: cov.gaps, pendingIngestJobs: cov.pendingIngestJobs }
         : null,
   };
 }
@@ -190,6 +217,8 @@ export function attentionItems(s: StatusBody): Status['attention'] {
     if (s.redis.ok && src.watermark === null) err(`source:${src.id}`, `source ${src.id} has no collection state yet (is the scheduler running?)`);
     else if (src.watermarkAgeSeconds !== null && src.watermarkAgeSeconds > src.staleAfterSeconds)
       err(`source:${src.id}`, `source ${src.id} is behind: watermark is ${src.watermarkAgeSeconds}s old (limit ${src.staleAfterSeconds}s)`);
+    if (src.coverage && src.coverage.gaps.length > 0)
+      warn(`source:${src.id}`, `source ${src.id} has ${src.coverage.gaps.length} uncollected gap(s) in its coverage: run \`slack-audit backfill\` over them`);
     if (src.lastError && !src.fatal) warn(`source:${src.id}`, `source ${src.id} last error: ${src.lastError.code ?? ''} ${src.lastError.message}`.replace(/\s+/g, ' '));
   }
   for (const [name, q] of Object.entries(s.queues ?? {})) {
@@ -234,17 +263,12 @@ async function countSince(
   return { total, buckets: Object.fromEntries(entries) };
 }
 
-// ---- rate budget: the collector's reader, when it has one ----
-
-type RateReader = (config: Config, redis: Redis, sourceId: string, nowMs: number) => Promise<number | null>;
-
 export interface CollectStatusOptions {
   config: Config;
   /** Injected clients (tests); otherwise created and closed here. */
   redis?: Redis;
   es?: Client;
   now?: () => number;
-  readRateBudget?: RateReader;
   timeoutMs?: number;
 }
 
@@ -284,10 +308,8 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<Status>
 
     const sources = await Promise.all(
       config.sources.map(async (s) => {
-        const state = redisHealth.ok ? await readSourceHash(config, redis, s.id) : null;
-        let rate: number | null = null;
-        if (redisHealth.ok && opts.readRateBudget) rate = await opts.readRateBudget(config, redis, s.id, nowMs).catch(() => null);
-        return sourceStatus(s, state, nowMs, rate);
+        const state = redisHealth.ok ? await readSourceState(config, redis, s.id) : null;
+        return sourceStatus(s, state, nowMs);
       }),
     );
 
@@ -358,7 +380,15 @@ export function renderStatus(s: Status): string {
   const srcRows = [['SOURCE', 'WATERMARK', 'WM AGE', 'LAG', 'LAST SUCCESS', 'RATE/MIN', 'STATE']];
   for (const src of s.sources) {
     const lastOk = src.lastSuccessAt === null ? '-' : `${ago(Math.max(0, nowS - Math.floor(Date.parse(src.lastSuccessAt) / 1000)))} ago`;
-    const state = !src.enabled ? 'disabled' : src.fatal ? `FATAL ${src.fatal.code ?? src.fatal.message}` : src.lastError ? `error ${src.lastError.code ?? src.lastError.message}` : 'ok';
+    const state = !src.enabled
+      ? 'disabled'
+      : src.fatal
+        ? `FATAL ${src.fatal.code ?? src.fatal.message}`
+        : src.pausedUntil
+          ? `paused until ${src.pausedUntil} (429)`
+          : src.lastError
+            ? `error ${src.lastError.code ?? src.lastError.message}`
+            : 'ok';
     srcRows.push([
       src.id,
       src.watermark ? `${src.watermark.iso} (${src.watermark.unix})` : '-',

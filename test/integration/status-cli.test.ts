@@ -14,7 +14,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createRedis, bullPrefix } from '../../src/queue/connection.js';
 import { QUEUES } from '../../src/queue/jobs.js';
 import { createEsClient } from '../../src/sink/es-client.js';
-import { statusSchema, finishStatus, type Status } from '../../src/commands/status.js';
+import { collectStatus, statusSchema, finishStatus, type Status } from '../../src/commands/status.js';
 import { testConfig, REDIS_URL, ELASTICSEARCH_URL } from '../helpers/env.js';
 import { CLI, ROOT } from '../helpers/procs.js';
 
@@ -28,7 +28,7 @@ function runStatus(config: Config, args: string[], env: Record<string, string> =
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [process.env.SLACK_AUDIT_STATUS_CLI ?? CLI, 'status', ...args],
+      [CLI, 'status', ...args],
       {
         cwd: ROOT,
         timeout: 60_000,
@@ -104,6 +104,10 @@ describe('slack-audit status --json (real CLI, real Redis + ES)', () => {
     });
     await createIndex(n.alertsIndex, { '@timestamp': { type: 'date' }, rule: { properties: { name: { type: 'keyword' } } }, event: { properties: { severity: { type: 'long' } } } });
     await createIndex(n.actionsIndex, { '@timestamp': { type: 'date' }, slack: { properties: { response: { properties: { outcome: { type: 'keyword' } } } } } });
+    // The collector's rolling-minute request log (src/collect/keys.ts `rate`): 3 requests in the last minute, 1 older.
+    const rateKey = `${n.redisPrefix}:source:default:rate`;
+    created.keys.push(rateKey);
+    await redis.zadd(rateKey, Date.now() - 5_000, 'a', Date.now() - 10_000, 'b', Date.now() - 20_000, 'c', Date.now() - 120_000, 'd');
     const iso = (agoS: number) => new Date(Date.now() - agoS * 1000).toISOString();
     await es.bulk({
       refresh: true,
@@ -133,7 +137,9 @@ describe('slack-audit status --json (real CLI, real Redis + ES)', () => {
     expect(src?.lagSeconds).toBeGreaterThanOrEqual(120);
     expect(src?.lagSeconds).toBeLessThan(200);
     expect(src?.staleAfterSeconds).toBe(3 * 60 + 300 + 5);
-    expect(src?.coverage?.seconds).toBe(7 * 86400 - 30);
+    expect(src?.coverage).toEqual({ from: new Date((now - 7 * 86400) * 1000).toISOString(), to: new Date((now - 30) * 1000).toISOString(), seconds: 7 * 86400 - 30, gaps: [], pendingIngestJobs: 0 });
+    expect(src?.rateBudget).toEqual({ usedLastMinute: 3, perMinute: 20 });
+    expect(src?.pausedUntil).toBeNull();
     expect(src?.lastError).toBeNull();
     expect(src?.fatal).toBeNull();
     expect(Object.keys(status.queues ?? {}).sort()).toEqual(Object.values(QUEUES).sort());
@@ -218,6 +224,17 @@ describe('slack-audit status --json (real CLI, real Redis + ES)', () => {
     expect(status.elasticsearch.ok).toBe(false);
     expect(status.dlq.count).toBeNull();
     expect(status.attention.map((a) => a.check)).toEqual(['elasticsearch']);
+  });
+
+  it('a fatal record the collector cannot parse still counts as fatal (in-process collectStatus)', async () => {
+    const base = cliConfig('status_oddfatal');
+    const config: Config = { ...base, sources: testConfig({ sources: [{ id: 'default' }] }).sources };
+    const now = Math.floor(Date.now() / 1000);
+    await seedSource(config, { watermark: String(now - 5), lastSuccessAt: String(Date.now()), fatal: 'invalid_authentication (token revoked)' });
+    const status = await collectStatus({ config, redis, es });
+    expect(statusSchema.parse(status).exitCode).toBe(2);
+    expect(status.sources[0]?.fatal).toEqual({ code: null, message: 'invalid_authentication (token revoked)', at: null });
+    expect(status.attention.map((a) => a.check)).toContain('source:default');
   });
 
   it('still answers when Redis is down', async () => {
