@@ -78,6 +78,12 @@ async function simIds(): Promise<string[]> {
 describe('run --role all against the simulator', () => {
   it('lands every simulator event in Elasticsearch exactly once, while serving metrics', async () => {
     let sawMetrics = false;
+    // Let live traffic (with 429s and 5xx) run for a while, then stop it so that "everything" is a fixed set.
+    await waitFor('live traffic to be collected', async () => {
+      const count = await es.count({ index: n.eventsAlias, ignore_unavailable: true, allow_no_indices: true }).then((r) => r.count, () => 0);
+      return count > 1500 ? true : undefined;
+    }, 120_000, 2000);
+    await fetch(`${sim.url}/_sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ liveRatePerSecond: 0 }) });
     await waitFor('all events indexed', async () => {
       if (!sawMetrics) {
         const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
