@@ -48,7 +48,11 @@ async function runAction(opts: RunOptions, cmd: Command): Promise<void> {
   const range = parseTimeRange(opts.from, opts.to);
   const actions = opts.action?.split(',').map((a) => a.trim()).filter(Boolean);
   const query = opts.query === undefined ? null : parseQueryFile(readQueryFile(opts.query), opts.query);
-  const fromConfig = signingKeysFromConfig(config);
+  // Flags override the config's key files (a flag given means the config's file is not even read).
+  const fromConfig = signingKeysFromConfig({
+    ...config,
+    export: { ...config.export, ...(opts.hmacKeyFile ? { hmacKeyFile: undefined } : {}), ...(opts.ed25519PrivateKeyFile ? { ed25519PrivateKeyFile: undefined } : {}) },
+  });
   const signing = {
     hmacKey: opts.hmacKeyFile ? loadHmacKey(opts.hmacKeyFile) : fromConfig.hmacKey,
     ed25519PrivateKey: opts.ed25519PrivateKeyFile ? loadEd25519PrivateKey(opts.ed25519PrivateKeyFile) : fromConfig.ed25519PrivateKey,

@@ -133,6 +133,10 @@ export function readManifest(dir: string): Manifest {
   return parsed.data;
 }
 
+function sameParams(q1: ExportQuery, l1: ExportLayout, q2: ExportQuery, l2: ExportLayout): boolean {
+  return sha256Hex(canonicalBytes({ q1, l1 })) === sha256Hex(canonicalBytes({ q1: q2, l1: l2 }));
+}
+
 interface OpenFile {
   name: string;
   writer: PartWriter;
@@ -167,13 +171,17 @@ export async function runExport(config: Config, req: ExportRequest, deps: Export
 
   let state = await readState(statePath);
   if (!state && existsSync(manifestPath)) {
-    if (req.resume) return { outDir, manifest: readManifest(outDir), signed: existsSync(join(outDir, SIGNATURE_FILE)), resumed: false, alreadyComplete: true };
+    if (req.resume) {
+      const done = readManifest(outDir);
+      if (!sameParams(done.query, done.layout, query, layout)) throw invalid(`--resume with different parameters than the finished export in ${outDir}`);
+      return { outDir, manifest: done, signed: existsSync(join(outDir, SIGNATURE_FILE)), resumed: false, alreadyComplete: true };
+    }
     throw invalid(`${outDir} already holds a finished export (${MANIFEST_FILE}); choose an empty directory`);
   }
   if (state && !req.resume) throw invalid(`${outDir} holds an interrupted export; pass --resume to continue it, or choose an empty directory`);
   const resumed = state !== null;
   if (state) {
-    if (sha256Hex(canonicalBytes(state.query)) !== sha256Hex(canonicalBytes(query)) || sha256Hex(canonicalBytes(state.layout)) !== sha256Hex(canonicalBytes(layout))) {
+    if (!sameParams(state.query, state.layout, query, layout)) {
       throw invalid(`--resume with different parameters than the interrupted export in ${outDir} (was ${JSON.stringify({ ...state.query, ...state.layout })})`);
     }
     state.resumes += 1;
