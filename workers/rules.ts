@@ -9,6 +9,8 @@ import { EsActionRecorder } from '../src/respond/records.js';
 import { GuardStore } from '../src/respond/guards.js';
 import type { AuditLogLookup, SessionResetter } from '../src/respond/types.js';
 import { enqueueActions, startActionsWorker } from '../src/respond/worker.js';
+import { BudgetedAuditLookup } from '../src/respond/budgeted-audit-lookup.js';
+import { RateBudget } from '../src/collect/rate-budget.js';
 import { EsAlertSink } from '../src/rules/alerts.js';
 import { processRulesBatch, type RulesEngineDeps } from '../src/rules/engine.js';
 import { compileRule } from '../src/rules/evaluate.js';
@@ -54,9 +56,10 @@ export async function startRulesWorker(config: Config, log: Logger, overrides: R
   const adminToken = config.slackAdmin.token;
   const resetter = overrides.resetter ?? (adminToken ? new SlackAdminClient({ baseUrl: config.slackAdmin.apiUrl, token: adminToken, timeoutMs: config.collector.httpTimeoutMs }) : undefined);
   const auditSource = config.sources.find((s) => s.enabled && s.token);
+  const auditClient = auditSource?.token ? new AuditLogsClient({ baseUrl: auditSource.apiUrl, token: auditSource.token, sourceId: auditSource.id, timeoutMs: config.collector.httpTimeoutMs }) : undefined;
   const audit =
     overrides.audit ??
-    (auditSource?.token ? new AuditLogsClient({ baseUrl: auditSource.apiUrl, token: auditSource.token, sourceId: auditSource.id, timeoutMs: config.collector.httpTimeoutMs }) : undefined);
+    (auditSource && auditClient ? new BudgetedAuditLookup((q) => auditClient.fetchPage(q), RateBudget.forSource(redis, config, auditSource)) : undefined);
   if (config.responses.mode === 'enforce' && !resetter) rlog.warn('responses.mode is enforce but no Slack admin token is configured: session resets will be recorded as failed');
 
   const actions = startActionsWorker(config, log, {
@@ -131,6 +134,8 @@ export async function startRulesWorker(config: Config, log: Logger, overrides: R
       await actions.close();
       actionsConnection.disconnect?.();
       await actionsQueue.close();
+      await auditClient?.close();
+      if (resetter instanceof SlackAdminClient) await resetter.close();
       redis.disconnect();
       await es.close();
     },

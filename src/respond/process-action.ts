@@ -14,9 +14,11 @@ import type { ActionJobV1, ActionOutcome, ActionResult, AuditLogLookup, SessionR
  *  1. an outcome already recorded for this idempotency key -> done (re-record it, never act again);
  *  2. protected users (config + our own admin actors) -> skipped_protected;
  *  3. dry-run mode -> dry_run (Slack is never called);
- *  4. an intent without an outcome (a worker died mid-call) -> reconcile with the audit log:
- *     our user_session_reset_by_admin found -> executed; audit API down -> uncertain (alert flagged);
- *     not found yet -> wait out the audit-log lag, then call (the first call never reached Slack);
+ *  4. an intent without an outcome (a worker died mid-call, or the call timed out) -> reconcile with the
+ *     audit log: our user_session_reset_by_admin found -> executed; not found within the audit-log lag
+ *     (reconcileGraceSeconds), or the audit API still unavailable on the last attempt -> uncertain, and the
+ *     alert is flagged for a human. We never call Slack a second time unless Slack itself said the first
+ *     call did nothing (ratelimited, user_session_reset_failed): a second reset is worse than an alert;
  *  5. Slack's own anomaly response just reset the user -> skipped_already_reset;
  *  6. per-user cooldown / global hourly cap, checked and the intent recorded atomically -> skipped_*;
  *  7. call Slack: ok -> executed; terminal error (cannot_reset_primary_owner, cannot_reset_bot...) -> failed,
@@ -104,7 +106,15 @@ export async function processAction(job: ActionJobV1, deps: ResponderDeps, attem
   if (verdict === 'intent') {
     // A previous attempt recorded the intent and never the outcome: it may or may not have reached Slack.
     const found = await findOurReset(deps, userId, intentAt);
-    if (found === 'unavailable') return finish('uncertain', { reason: 'audit_log_unavailable', intentAt: new Date(intentAt).toISOString() });
+    if (found === 'unavailable' || found instanceof SlackAuditError) {
+      if (lastAttempt || found === 'unavailable') return finish('uncertain', { reason: 'audit_log_unavailable', intentAt: new Date(intentAt).toISOString() });
+      // The audit API is rate limited or down right now: check again later, within the org's budget.
+      throw new SlackAuditError('SLACK_AUDIT_RESPONSE_UNCERTAIN', `cannot read the audit log to reconcile the reset of ${userId} yet`, {
+        retryable: true,
+        retryAfterSeconds: found.retryAfterSeconds ?? 30,
+        cause: found,
+      });
+    }
     if (found) return finish('executed', { reconciled: true, auditEventId: found.eventId });
     const waitMs = intentAt + deps.config.responses.reconcileGraceSeconds * 1000 - now();
     if (waitMs > 0) {
@@ -114,8 +124,9 @@ export async function processAction(job: ActionJobV1, deps: ResponderDeps, attem
         retryAfterSeconds: Math.ceil(waitMs / 1000),
       });
     }
-    // The audit log has had time to show our reset and does not: the earlier call never reached Slack.
-    deps.log.warn({ key: job.key, userId }, 'intent without outcome and no reset in the audit log: calling Slack');
+    // The audit log has had time to show our reset and does not. The earlier call probably never reached
+    // Slack, but we cannot be sure: flag it for a human rather than risk a second reset.
+    return finish('uncertain', { reason: 'reset_not_in_audit_log', intentAt: new Date(intentAt).toISOString() });
   }
 
   try {
@@ -124,16 +135,18 @@ export async function processAction(job: ActionJobV1, deps: ResponderDeps, attem
     const e = isSlackAuditError(err) ? err : undefined;
     const detail = { code: e?.code ?? 'UNKNOWN', slackError: e?.details.slackError, message: scrubString(errorMessage(err)) };
     if (!e?.retryable) return finish('failed', detail);
-    // Rate limited: Slack did nothing, so the next attempt may call straight away (no reconciliation needed).
-    if (e.code === 'SLACK_AUDIT_SLACK_RATE_LIMITED') await guards.releaseIntent(job.key);
-    if (lastAttempt) return e.code === 'SLACK_AUDIT_SLACK_RATE_LIMITED' ? finish('failed', detail) : finish('uncertain', { ...detail, reason: 'retries_exhausted' });
+    // Slack said it did nothing (rate limited, or reset explicitly failed): the next attempt may call straight
+    // away. Any other retryable failure (5xx, timeout) may have reached Slack: keep the intent, reconcile.
+    const slackSaidNotDone = e.code === 'SLACK_AUDIT_SLACK_RATE_LIMITED' || e.details.slackError === 'user_session_reset_failed';
+    if (slackSaidNotDone) await guards.releaseIntent(job.key);
+    if (lastAttempt) return slackSaidNotDone ? finish('failed', detail) : finish('uncertain', { ...detail, reason: 'retries_exhausted' });
     throw err;
   }
   return finish('executed');
 }
 
 /** Our reset of `userId` in the audit log since the intent: its event id, false (none yet), or 'unavailable'. */
-async function findOurReset(deps: ResponderDeps, userId: string, intentAt: number): Promise<{ eventId: string } | false | 'unavailable'> {
+async function findOurReset(deps: ResponderDeps, userId: string, intentAt: number): Promise<{ eventId: string } | false | 'unavailable' | SlackAuditError> {
   if (!deps.audit) return 'unavailable';
   const own = { apps: new Set(deps.config.slackAdmin.ownAppIds), actors: new Set(deps.config.slackAdmin.ownActorIds) };
   const since = intentAt - RECONCILE_MARGIN_MS;
@@ -142,7 +155,7 @@ async function findOurReset(deps: ResponderDeps, userId: string, intentAt: numbe
     page = await deps.audit.fetchPage({ oldest: Math.floor(since / 1000), action: RESET_ACTION, entity: userId, limit: 100 });
   } catch (err) {
     deps.log.warn({ err, userId }, 'audit log lookup failed while reconciling a session reset');
-    return 'unavailable';
+    return isSlackAuditError(err) && err.retryable ? err : 'unavailable';
   }
   for (const raw of page.entries) {
     const p = auditHit.safeParse(raw);

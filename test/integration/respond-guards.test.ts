@@ -198,15 +198,18 @@ describe('response guard rails (real Redis)', () => {
       expect(s.audit.queries[0]).toMatchObject({ action: 'user_session_reset_by_admin', entity: 'W0USER0004' });
     });
 
-    it('audit API unavailable -> uncertain (alert flagged), no second call', async () => {
+    it('audit API down -> retried later, then uncertain (alert flagged) on the last attempt; never a second call', async () => {
       const s = setup();
       const j = await crashed(s, 'W0USER0005', 5000);
       s.audit.down = true;
-      expect((await processAction(j, s.deps, { attemptsMade: 1, maxAttempts: 8 })).outcome).toBe('uncertain');
+      const err = await processAction(j, s.deps, { attemptsMade: 1, maxAttempts: 8 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SlackAuditError);
+      expect((err as SlackAuditError).retryable).toBe(true);
+      expect((await processAction(j, s.deps, { attemptsMade: 7, maxAttempts: 8 })).outcome).toBe('uncertain');
       expect(s.resetter.calls).toEqual([]);
     });
 
-    it('not in the audit log yet -> wait (retry later), then call once the grace has passed', async () => {
+    it('not in the audit log yet -> wait (retry later); still absent after the grace -> uncertain, no second call', async () => {
       const s = setup({ reconcileGraceSeconds: 60 });
       const fresh = await crashed(s, 'W0USER0006', 1000);
       const err = await processAction(fresh, s.deps, { attemptsMade: 1, maxAttempts: 8 }).catch((e: unknown) => e);
@@ -214,8 +217,8 @@ describe('response guard rails (real Redis)', () => {
       expect((err as SlackAuditError).retryAfterSeconds).toBeGreaterThan(50);
       expect(s.resetter.calls).toEqual([]);
       const old = await crashed(s, 'W0USER0007', 120_000);
-      expect((await processAction(old, s.deps, { attemptsMade: 1, maxAttempts: 8 })).outcome).toBe('executed');
-      expect(s.resetter.calls).toEqual(['W0USER0007']);
+      expect((await processAction(old, s.deps, { attemptsMade: 1, maxAttempts: 8 })).outcome).toBe('uncertain');
+      expect(s.resetter.calls).toEqual([]);
     });
   });
 
