@@ -9,7 +9,8 @@
  *
  * Everything lives in a throwaway namespace `bench_<seed>...` (indices and Redis keys), removed at the end.
  * Flags: --events N (default 200000), --quick (20000), --seed S, --indexers 1,2, --stages a,b,c, --keep,
- * --profile (V8 CPU profiles of the pipeline processes into .services/bench-logs/<namespace>/).
+ * --profile (V8 CPU profiles of the pipeline processes into .services/bench-logs/<namespace>/),
+ * --pipeline-config '{"collector":{"jobMaxEntries":2000}}' (merged over the pipeline processes' config).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +38,8 @@ export interface BenchOptions {
   keep: boolean;
   profile: boolean;
   spanHours: number;
+  /** Config keys merged over the pipeline processes' generated config (tuning experiments). */
+  pipelineConfig: Record<string, unknown>;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -51,6 +54,7 @@ function parseOptions(argv: string[]): BenchOptions {
       keep: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'span-hours': { type: 'string' },
+      'pipeline-config': { type: 'string' },
     },
     strict: true,
   });
@@ -63,7 +67,13 @@ function parseOptions(argv: string[]): BenchOptions {
   if (!/^[a-z0-9_]{1,20}$/i.test(values.seed)) throw new Error('--seed: letters, digits and _ only (it names indices), at most 20');
   // ~20k events per hour of history: a busy org's rate, and one Slack window covers it all.
   const spanHours = values['span-hours'] !== undefined ? Number(values['span-hours']) : Math.max(1, Math.min(20, Math.ceil(events / 20_000)));
-  return { events, seed: values.seed.toLowerCase(), indexers, stages: stages as Stage[], keep: values.keep, profile: values.profile, spanHours };
+  let pipelineConfig: Record<string, unknown> = {};
+  if (values['pipeline-config'] !== undefined) {
+    const parsed: unknown = JSON.parse(values['pipeline-config']);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('--pipeline-config must be a JSON object (merged over the generated config)');
+    pipelineConfig = parsed as Record<string, unknown>;
+  }
+  return { events, seed: values.seed.toLowerCase(), indexers, stages: stages as Stage[], keep: values.keep, profile: values.profile, spanHours, pipelineConfig };
 }
 
 export function benchConfig(namespace: string, prefix: string): Config {
@@ -95,9 +105,12 @@ async function main(): Promise<void> {
     const m = await machineInfo(es, redis);
     console.log(`machine: ${String(m.cores)} cores (${m.cpuModel}), ${String(m.memGiB)} GiB RAM, load avg ${String(m.loadAvg1)} at start`);
     console.log(`runtime: Node ${m.node}; Elasticsearch ${m.esVersion} (${String(m.esNodes)} node, heap ${String(m.esHeapMiB)} MiB); Redis ${m.redisVersion}`);
+    if (Object.keys(opts.pipelineConfig).length > 0) console.log(`pipeline config override: ${JSON.stringify(opts.pipelineConfig)}`);
     console.log(`run:     ${fmtInt(opts.events)} events, seed ${opts.seed}, span ${String(opts.spanHours)} h, stages ${opts.stages.join(',')}, indexers ${opts.indexers.join(',')}`);
 
-    const endSeconds = Math.floor(Date.now() / 1000) - 10;
+    // History ends at the last full hour: rule windows and suppression buckets (<= 1 h) then fall on the same
+    // boundaries in every run, so the alert counts are reproducible from the seed as well.
+    const endSeconds = Math.floor((Date.now() / 1000 - 10) / 3600) * 3600;
     const gen = timed(() => generateEntries({ seed: opts.seed, count: opts.events, endSeconds, spanHours: opts.spanHours }));
     const entries = gen.value;
     console.log(`generated ${fmtInt(entries.length)} entries in ${gen.seconds.toFixed(1)} s (cpu ${gen.cpuSeconds.toFixed(1)} s)`);
@@ -106,17 +119,18 @@ async function main(): Promise<void> {
     if (opts.stages.some((s) => s !== 'pipeline')) {
       norm = runNormalize(base, entries);
       final.normalize = norm.eps;
-      rows.push(['1 normalize (1 core)', fmtInt(norm.events), norm.cpuSeconds.toFixed(2), fmtInt(norm.eps), norm.usPerEvent.toFixed(1), mib(norm.peakRss), `CPU-time figures (wall ${norm.seconds.toFixed(2)} s = ${fmtInt(norm.wallEps)}/s); without GeoIP/UA ${norm.plainUsPerEvent.toFixed(1)} µs; JSON.stringify ${norm.stringifyUsPerEvent.toFixed(1)} µs; ${fmtInt(norm.avgDocBytes)} B/doc; ${String(norm.failed)} invalid`]);
+      rows.push(['1 normalize (1 core)', fmtInt(norm.events), norm.cpuSeconds.toFixed(2), fmtInt(norm.eps), norm.usPerEvent.toFixed(1), mib(norm.peakRss), `CPU-time figures (wall ${norm.seconds.toFixed(2)} s = ${fmtInt(norm.wallEps)}/s); without GeoIP/UA ${norm.plainUsPerEvent.toFixed(1)} µs; JSON.stringify ${norm.stringifyUsPerEvent.toFixed(1)} µs; scrubSecrets ${norm.scrubUsPerEvent.toFixed(1)} µs; with a per-IP GeoIP memo ${norm.geoMemoUsPerEvent.toFixed(1)} µs; ${fmtInt(norm.avgDocBytes)} B/doc; ${String(norm.failed)} invalid`]);
       console.log(`normalize: ${fmtInt(norm.eps)} events/s per core`);
     }
 
     if (norm && opts.stages.includes('rules')) {
       const rc = benchConfig(`${ns}_rules`, base.redis.prefix);
       namespaces.push(rc.namespace);
-      const r = await runRules(rc, redis, norm.docs);
+      await cleanupEs(es, rc.namespace);
+      const r = await runRules(rc, es, redis, norm.docs);
       final.rules = r.eps;
       const byType = Object.entries(r.hitsByType).map(([t, n]) => `${t} ${String(n)}`).join(', ');
-      rows.push(['2 rules (Redis state)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}); ${fmtInt(r.redisKeys)} state keys`]);
+      rows.push(['2 rules (Redis state)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}), ${String(r.alertsWritten)} alert docs written (${r.alertSeconds.toFixed(2)} s of the wall time), ${String(r.actions)} actions (counted, not run); ${fmtInt(r.redisKeys)} state keys`]);
       console.log(`rules: ${fmtInt(r.eps)} events/s`);
     }
 
@@ -135,10 +149,15 @@ async function main(): Promise<void> {
         const pc = benchConfig(`${ns}_p${String(count)}`, base.redis.prefix);
         namespaces.push(pc.namespace);
         await cleanupEs(es, pc.namespace);
-        const p = await runPipeline({ config: pc, es, redis, entries, indexers: count, spanHours: opts.spanHours, timeoutMs: 900_000, profile: opts.profile, logDir: resolve(ROOT, '.services', 'bench-logs', pc.namespace) });
+        const p = await runPipeline({ config: pc, es, redis, entries, indexers: count, spanHours: opts.spanHours, timeoutMs: 900_000, profile: opts.profile, extraConfig: opts.pipelineConfig, logDir: resolve(ROOT, '.services', 'bench-logs', pc.namespace) });
         pipelines.push(p);
+        // The next run starts from a clean Redis: this run's completed ingest jobs and unconsumed rules jobs go.
+        if (!opts.keep) {
+          await cleanupRedis(redis, base.redis.prefix);
+          await cleanupEs(es, pc.namespace);
+        }
         const procs = p.procs.map((x) => `${x.name} ${mib(x.peakRss)} / ${cpuPerK(x.cpuSeconds, p.events)}`).join('; ');
-        rows.push([`4 pipeline (${String(count)} indexer${count > 1 ? 's' : ''})`, fmtInt(p.events), p.seconds.toFixed(2), fmtInt(p.eps), ((p.seconds * 1e6) / p.events).toFixed(1), mib(Math.max(...p.procs.map((x) => x.peakRss ?? 0))), `first doc at ${p.firstDocSeconds.toFixed(2)} s, all fetched at ${p.allFetchedSeconds.toFixed(2)} s; peak RSS / CPU: ${procs}; ES CPU ${cpuPerK(p.esCpuSeconds, p.events)}, Redis CPU ${cpuPerK(p.redisCpuSeconds, p.events)}, simulator ${cpuPerK(p.benchCpuSeconds, p.events)}; max ingest queue ${String(p.maxQueueDepth)} jobs, Redis used_memory ${mib(p.redisUsedAtPeakDepth)} at that depth (max ${mib(p.redisUsedMax)}, ${mib(p.redisUsedBefore)} before; ${String(p.rulesQueueJobs)} rules jobs left unconsumed)`]);
+        rows.push([`4 pipeline (${String(count)} indexer${count > 1 ? 's' : ''})`, fmtInt(p.events), p.seconds.toFixed(2), fmtInt(p.eps), ((p.seconds * 1e6) / p.events).toFixed(1), mib(Math.max(...p.procs.map((x) => x.peakRss ?? 0))), `first doc at ${p.firstDocSeconds.toFixed(2)} s, all fetched at ${p.allFetchedSeconds.toFixed(2)} s; peak RSS / CPU: ${procs}; ES CPU ${cpuPerK(p.esCpuSeconds, p.events)}, Redis CPU ${cpuPerK(p.redisCpuSeconds, p.events)}, simulator ${cpuPerK(p.benchCpuSeconds, p.events)}; max ingest queue ${String(p.maxQueueDepth)} jobs, Redis used_memory +${mib(p.redisUsedAtPeakDepth - p.redisUsedBefore)} at that depth (peak +${mib(p.redisUsedMax - p.redisUsedBefore)} over ${mib(p.redisUsedBefore)} before; ${String(p.rulesQueueJobs)} rules jobs left for a rules worker)`]);
         console.log(`pipeline (${String(count)} indexer${count > 1 ? 's' : ''}): ${fmtInt(p.eps)} events/s`);
       }
       const best = pipelines.reduce<PipelineFigures | undefined>((a, b) => (a === undefined || b.eps > a.eps ? b : a), undefined);

@@ -6,6 +6,7 @@
 import type { Config } from '../../src/config/schema.js';
 import { createEnrichers } from '../../src/normalize/enrich.js';
 import { toEcs, type EcsDocument, type NormalizeContext } from '../../src/normalize/index.js';
+import { registerSecret, scrubSecrets } from '../../src/observe/secrets.js';
 import type { RawEntry } from '../../src/slack/entry.js';
 import { RssSampler, timed } from './measure.js';
 
@@ -30,6 +31,10 @@ export interface NormalizeFigures {
   plainUsPerEvent: number;
   /** JSON.stringify of one finished document (CPU µs; paid again by any bulk writer). */
   stringifyUsPerEvent: number;
+  /** scrubSecrets(doc) as the indexer runs it on every document, with one registered token (CPU µs). */
+  scrubUsPerEvent: number;
+  /** The same normalize pass with GeoIP results memoized per IP address (CPU µs): what a geo cache would save. */
+  geoMemoUsPerEvent: number;
   avgDocBytes: number;
   enricherSetupMs: number;
   peakRss: number;
@@ -77,7 +82,22 @@ export function runNormalize(config: Config, entries: readonly RawEntry[]): Norm
     return bytes;
   });
 
+  // What the indexer adds per document: scrubSecrets walks and rebuilds every document before the bulk write.
+  registerSecret('xoxp-bench-audit-token-0000');
+  for (let i = 0; i < Math.min(2000, sampleDocs.length); i++) scrubSecrets(sampleDocs[i]?.doc);
+  const scrub = timed(() => {
+    for (const d of sampleDocs) scrubSecrets(d.doc);
+  });
+  const geo = setup.value.geo;
+  const memo = new Map<string, ReturnType<NonNullable<typeof geo>>>();
+  const memoCtx = context(config, { ...createEnrichers(config.geoip), ...(geo ? { geo: (ip: string) => (memo.has(ip) ? memo.get(ip) : (memo.set(ip, geo(ip)), memo.get(ip))) } : {}) }, ingestedAt);
+  const memoPass = timed(() => {
+    for (const entry of sample) toEcs(entry, memoCtx);
+  });
+
   return {
+    scrubUsPerEvent: (scrub.cpuSeconds * 1e6) / Math.max(1, sampleDocs.length),
+    geoMemoUsPerEvent: (memoPass.cpuSeconds * 1e6) / Math.max(1, sample.length),
     events: entries.length,
     failed,
     seconds: pass.seconds,

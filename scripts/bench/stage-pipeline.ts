@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Client } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
-import { names } from '../../src/config/load.js';
+import { deepMerge, names } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { bullPrefix } from '../../src/queue/connection.js';
 import { QUEUES } from '../../src/queue/jobs.js';
@@ -131,13 +131,15 @@ export interface PipelineRunOptions {
   spanHours: number;
   timeoutMs: number;
   logDir: string;
+  /** Merged over the generated config (tuning experiments). */
+  extraConfig?: Record<string, unknown>;
   /** Write a V8 CPU profile of every child process into logDir (node --cpu-prof). */
   profile?: boolean;
 }
 
-function yamlFor(config: Config, spanHours: number): string {
+function yamlFor(config: Config, spanHours: number, extra: Record<string, unknown>): string {
   // JSON is valid YAML: no YAML writer needed for a generated file.
-  return JSON.stringify({
+  return JSON.stringify(deepMerge({
     namespace: config.namespace,
     redis: { prefix: config.redis.prefix },
     sources: [
@@ -148,13 +150,13 @@ function yamlFor(config: Config, spanHours: number): string {
         rateBudgetPerMinute: 50,
         pollIntervalSeconds: 1,
         settleSeconds: 1,
-        lookbackHours: spanHours + 1,
+        lookbackHours: spanHours + 2,
         rescan: { enabled: false },
       },
     ],
     logLevel: 'info',
     shutdownGraceSeconds: 10,
-  });
+  }, extra));
 }
 
 export async function runPipeline(o: PipelineRunOptions): Promise<PipelineFigures> {
@@ -162,7 +164,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineFigure
   const n = names(config);
   mkdirSync(o.logDir, { recursive: true });
   const configFile = resolve(o.logDir, 'bench-config.yaml');
-  writeFileSync(configFile, yamlFor(config, o.spanHours));
+  writeFileSync(configFile, yamlFor(config, o.spanHours, o.extraConfig ?? {}));
 
   const sim = await startSimulator({ seed: 'bench', token: TOKEN, historicalEvents: 0, liveRatePerSecond: 0, attackStory: false, rateLimitPerMinute: 0, faults: {} });
   const children: Child[] = [];
