@@ -33,7 +33,7 @@ es_curl_auth() {
   [ -n "${ELASTICSEARCH_USERNAME:-}" ] && a+=(-u "$ELASTICSEARCH_USERNAME:${ELASTICSEARCH_PASSWORD:-}")
   [ -n "${ELASTICSEARCH_API_KEY:-}" ] && a+=(-H "Authorization: ApiKey $ELASTICSEARCH_API_KEY")
   [ -n "${ELASTICSEARCH_CA_FILE:-}" ] && a+=(--cacert "$ELASTICSEARCH_CA_FILE")
-  printf '%s\n' "${a[@]}"
+  [ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"
 }
 es_up() {
   local auth=(); mapfile -t auth < <(es_curl_auth)

@@ -55,20 +55,33 @@ export async function startScheduler(config: Config, log: Logger, opts: Schedule
   }
 
   // One scheduler per enabled source; drop schedulers of sources removed from (or disabled in) the config.
+  // Re-asserted periodically (upsert is idempotent): a Redis restored from an old AOF or snapshot, or one that
+  // lost its data, would otherwise leave every replica running and none polling.
+  const ensureSchedulers = async (): Promise<void> => {
+    for (const source of sources) {
+      await pollQueue.upsertJobScheduler(pollSchedulerId(source.id), { every: source.pollIntervalSeconds * 1000 }, {
+        name: 'poll',
+        data: { sourceId: source.id },
+        opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
+      });
+    }
+    for (const s of await pollQueue.getJobSchedulers()) {
+      const id = s.key;
+      if (id.startsWith('poll:') && !sources.some((src) => pollSchedulerId(src.id) === id)) await pollQueue.removeJobScheduler(id);
+    }
+  };
+  await ensureSchedulers();
   for (const source of sources) {
-    await pollQueue.upsertJobScheduler(pollSchedulerId(source.id), { every: source.pollIntervalSeconds * 1000 }, {
-      name: 'poll',
-      data: { sourceId: source.id },
-      opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } },
-    });
     const store = new SourceStore(redis, config, source.id);
     const fatal = await store.fatal();
     if (fatal !== null) log.error({ sourceId: source.id, code: fatal.code, error: fatal.message, sameCredentials: fatal.fingerprint === sourceFingerprint(source) }, 'source has a recorded fatal error');
   }
-  for (const s of await pollQueue.getJobSchedulers()) {
-    const id = s.key;
-    if (id.startsWith('poll:') && !sources.some((src) => pollSchedulerId(src.id) === id)) await pollQueue.removeJobScheduler(id);
-  }
+  const reassert = setInterval(() => {
+    ensureSchedulers().catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'could not re-assert poll schedulers (Redis unavailable?)');
+    });
+  }, 30_000);
+  reassert.unref();
 
   const pollWorker = new Worker(
     QUEUES.poll,
@@ -107,6 +120,7 @@ export async function startScheduler(config: Config, log: Logger, opts: Schedule
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(reassert);
       // Abort running windows at their next step (their position is already saved), then let the workers finish.
       controller.abort();
       await Promise.all([pollWorker.close(), backfillWorker.close()]);

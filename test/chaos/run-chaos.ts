@@ -10,7 +10,7 @@
  * Prints one line: lost=0 duplicated=0 retry_after_ignored=0 kills=N es_restarts=1 redis_restarts=1 events=M
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
@@ -38,8 +38,9 @@ const arg = (name: string, dflt: string): string => {
   return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : dflt;
 };
 const profileName = arg('profile', process.env.CHAOS_PROFILE ?? 'short');
-const profile = PROFILES[profileName];
-if (!profile) throw new Error(`unknown profile ${profileName}`);
+const maybeProfile = PROFILES[profileName];
+if (!maybeProfile) throw new Error(`unknown profile ${profileName}`);
+const profile: Profile = maybeProfile;
 let seed = Number(arg('seed', String(Date.now() % 100000)));
 const rand = (): number => {
   // mulberry32: reproducible kill schedule from --seed
@@ -190,7 +191,6 @@ async function resetState(es: Client, namespace: string): Promise<void> {
   await redis.flushall();
   for (const q of Object.values(QUEUES)) await new Queue(q, { connection: redis }).close();
   redis.disconnect();
-  rmSync(resolve(SERVICES_DIR, 'redis', 'appendonlydir'), { recursive: true, force: true });
 }
 
 /** Every `_id` in the alias and the total doc count (a duplicate would be the same id in two indices). */
