@@ -83,13 +83,13 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 
   const n = names(config);
   const until = Date.now() + Number(opts.duration) * 1000;
-  let interrupted = false;
+  const stop = { requested: false };
   const onSigint = () => {
-    interrupted = true;
+    stop.requested = true;
   };
   process.once('SIGINT', onSigint);
   const tty = process.stderr.isTTY;
-  while (!interrupted && Date.now() < until) {
+  while (!stop.requested && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 2000));
     const indexed = await safeCount(es, n.eventsAlias);
     const alerts = await safeCount(es, n.alertsIndex);

@@ -19,7 +19,7 @@ describe('chaos (short profile)', () => {
     const line = res.stdout.trim().split('\n').pop() ?? '';
     process.stdout.write(`${line}\n`);
     expect(line).toMatch(/^lost=\d+ duplicated=\d+ retry_after_ignored=\d+ kills=\d+ es_restarts=\d+ redis_restarts=\d+ events=\d+$/);
-    const fields = Object.fromEntries(line.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+    const fields: Record<string, number> = Object.fromEntries(line.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k ?? '', Number(v)]));
     expect(fields.lost).toBe(0);
     expect(fields.duplicated).toBe(0);
     expect(fields.retry_after_ignored).toBe(0);
