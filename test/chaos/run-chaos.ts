@@ -9,7 +9,8 @@
  * It runs its own Redis and Elasticsearch on separate ports so that restarting them disturbs nothing else.
  * Prints one line: lost=0 duplicated=0 retry_after_ignored=0 kills=N es_restarts=1 redis_restarts=1 events=M
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
@@ -28,7 +29,7 @@ interface Profile {
 }
 
 const PROFILES: Record<string, Profile> = {
-  short: { historicalEvents: 3000, liveRatePerSecond: 10, chaosSeconds: 75, convergeSeconds: 240, killEveryMs: [4000, 9000] },
+  short: { historicalEvents: 3000, liveRatePerSecond: 10, chaosSeconds: 90, convergeSeconds: 240, killEveryMs: [3000, 8000] },
   full: { historicalEvents: 20000, liveRatePerSecond: 30, chaosSeconds: 600, convergeSeconds: 600, killEveryMs: [5000, 20000] },
 };
 
@@ -59,6 +60,7 @@ const SERVICES_DIR = resolve(ROOT, '.services', 'chaos');
 const LOG_DIR = resolve(ROOT, '.services', 'chaos-logs', `${Date.now()}`);
 const servicesEnv = { ...process.env, REDIS_URL, ELASTICSEARCH_URL: ES_URL, SLACK_AUDIT_SERVICES_DIR: SERVICES_DIR, SLACK_AUDIT_ES_HEAP: '-Xms512m -Xmx512m' };
 const services = (cmd: string) => execFileSync('bash', [resolve(ROOT, 'scripts', 'services.sh'), cmd], { env: servicesEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+const servicesAsync = (cmd: string) => promisify(execFile)('bash', [resolve(ROOT, 'scripts', 'services.sh'), cmd], { env: servicesEnv });
 
 function say(msg: string): void {
   process.stderr.write(`[chaos +${Math.round((Date.now() - t0) / 1000)}s] ${msg}\n`);
@@ -118,11 +120,15 @@ async function main(): Promise<number> {
   const chaosEnd = Date.now() + profile.chaosSeconds * 1000;
   const esAt = Date.now() + profile.chaosSeconds * 300;
   const redisAt = Date.now() + profile.chaosSeconds * 600;
-  while (Date.now() < chaosEnd) {
+  // Every role is killed at least once (in a random order), then victims are drawn at random. Service restarts
+  // run in the background so that process kills go on while Elasticsearch or Redis is down.
+  const firstRound = Object.keys(roles).sort(() => rand() - 0.5);
+  const background: Promise<void>[] = [];
+  while (Date.now() < chaosEnd || firstRound.length > 0) {
     const [lo, hi] = profile.killEveryMs;
     await sleep(lo + rand() * (hi - lo));
     const names = [...procs.keys()];
-    const victim = names[Math.floor(rand() * names.length)] as string;
+    const victim = firstRound.shift() ?? (names[Math.floor(rand() * names.length)]);
     const p = procs.get(victim);
     if (p) {
       await killHard(p);
@@ -132,25 +138,22 @@ async function main(): Promise<number> {
       start(victim);
     }
     if (esRestarts === 0 && Date.now() > esAt) {
+      esRestarts += 1;
       const pid = Number(readFileSync(readFileSync(resolve(SERVICES_DIR, 'es.pidfile'), 'utf8').trim(), 'utf8').trim());
       say(`kill -9 elasticsearch (pid ${pid})`);
       process.kill(pid, 'SIGKILL');
-      await sleep(3000);
-      services('up');
-      esRestarts += 1;
-      say('elasticsearch back');
+      background.push(sleep(3000).then(() => servicesAsync('up')).then(() => { say('elasticsearch back'); }));
     }
     if (redisRestarts === 0 && Date.now() > redisAt) {
+      redisRestarts += 1;
       say('restarting redis (AOF on)');
       const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
       await r.call('SHUTDOWN').catch(() => undefined);
       r.disconnect();
-      await sleep(2000);
-      services('up');
-      redisRestarts += 1;
-      say('redis back');
+      background.push(sleep(2000).then(() => servicesAsync('up')).then(() => { say('redis back'); }));
     }
   }
+  await Promise.all(background);
 
   say('chaos over: stopping live traffic and faults, waiting for convergence');
   await fetch(`${sim.url}/_sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ liveRatePerSecond: 0, faults: { rate429: 0, error5xxRate: 0, htmlErrorRate: 0, lateRate: 0 } }) });
