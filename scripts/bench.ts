@@ -20,12 +20,13 @@ import type { Config } from '../src/config/schema.js';
 import { createLogger, setRootLogger } from '../src/observe/logger.js';
 import { createEsClient } from '../src/sink/es-client.js';
 import { generateEntries } from './bench/generate.js';
-import { fmtInt, machineInfo, mib, table, timed } from './bench/measure.js';
+import { cpus } from 'node:os';
+import { fmtInt, MachineWatch, machineInfo, mib, procCpuSeconds, table, timed } from './bench/measure.js';
 import { runNormalize, type NormalizeFigures } from './bench/stage-normalize.js';
 import { runRules } from './bench/stage-rules.js';
 import { cleanupEs, cleanupRedis } from './bench/cleanup.js';
-import { runPipeline, ROOT, type PipelineFigures } from './bench/stage-pipeline.js';
-import { runRawBulk } from './bench/stage-raw.js';
+import { runPipeline, ROOT, serverPids, type PipelineFigures } from './bench/stage-pipeline.js';
+import { runRawBulk, type RawBulkFigures } from './bench/stage-raw.js';
 
 const STAGES = ['normalize', 'rules', 'raw', 'pipeline'] as const;
 type Stage = (typeof STAGES)[number];
@@ -84,9 +85,9 @@ export function benchConfig(namespace: string, prefix: string): Config {
   });
 }
 
-/** CPU milliseconds per 1,000 events. */
+/** CPU microseconds per event. */
 function cpuPerK(cpuSeconds: number | undefined, events: number): string {
-  return cpuSeconds === undefined ? 'n/a' : `${((cpuSeconds * 1e6) / events).toFixed(0)} ms/1k`;
+  return cpuSeconds === undefined ? 'n/a' : `${((cpuSeconds * 1e6) / events).toFixed(0)} µs/event`;
 }
 
 async function main(): Promise<void> {
@@ -97,8 +98,10 @@ async function main(): Promise<void> {
   const es = createEsClient(base);
   const redis = new Redis(base.redis.url, { maxRetriesPerRequest: 3 });
   const rows: string[][] = [];
+  const details: string[] = [];
   const namespaces: string[] = [];
   const pipelines: PipelineFigures[] = [];
+  let rawFigures: RawBulkFigures | undefined;
   let bestIndexers = 0;
   const final: Partial<Record<'normalize' | 'rules' | 'pipeline' | 'raw', number>> = {};
   try {
@@ -107,6 +110,21 @@ async function main(): Promise<void> {
     console.log(`runtime: Node ${m.node}; Elasticsearch ${m.esVersion} (${String(m.esNodes)} node, heap ${String(m.esHeapMiB)} MiB); Redis ${m.redisVersion}`);
     if (Object.keys(opts.pipelineConfig).length > 0) console.log(`pipeline config override: ${JSON.stringify(opts.pipelineConfig)}`);
     console.log(`run:     ${fmtInt(opts.events)} events, seed ${opts.seed}, span ${String(opts.spanHours)} h, stages ${opts.stages.join(',')}, indexers ${opts.indexers.join(',')}`);
+    const pids = await serverPids(es, redis);
+    const serverCpu = () => {
+      const a = pids.es !== undefined ? procCpuSeconds(pids.es) : undefined;
+      const b = pids.redis !== undefined ? procCpuSeconds(pids.redis) : undefined;
+      return a === undefined || b === undefined ? undefined : a + b;
+    };
+    /** Start watching the machine for a stage; `done(extra)` adds child-process CPU to ours. */
+    const watch = () => {
+      const w = new MachineWatch(serverCpu);
+      const c0 = process.cpuUsage();
+      return (childCpu = 0) => {
+        const c = process.cpuUsage(c0);
+        return w.summary((c.user + c.system) / 1e6 + (w.serversSince() ?? 0) + childCpu);
+      };
+    };
 
     // History ends at the last full hour: rule windows and suppression buckets (<= 1 h) then fall on the same
     // boundaries in every run, so the alert counts are reproducible from the seed as well.
@@ -117,9 +135,14 @@ async function main(): Promise<void> {
 
     let norm: NormalizeFigures | undefined;
     if (opts.stages.some((s) => s !== 'pipeline')) {
+      const done = watch();
       norm = runNormalize(base, entries);
       final.normalize = norm.eps;
-      rows.push(['1 normalize (1 core)', fmtInt(norm.events), norm.cpuSeconds.toFixed(2), fmtInt(norm.eps), norm.usPerEvent.toFixed(1), mib(norm.peakRss), `CPU-time figures (wall ${norm.seconds.toFixed(2)} s = ${fmtInt(norm.wallEps)}/s); without GeoIP/UA ${norm.plainUsPerEvent.toFixed(1)} µs; JSON.stringify ${norm.stringifyUsPerEvent.toFixed(1)} µs; scrubSecrets ${norm.scrubUsPerEvent.toFixed(1)} µs; with a per-IP GeoIP memo ${norm.geoMemoUsPerEvent.toFixed(1)} µs; ${fmtInt(norm.avgDocBytes)} B/doc; ${String(norm.failed)} invalid`]);
+      rows.push(['1 normalize (1 core, CPU time)', fmtInt(norm.events), norm.cpuSeconds.toFixed(2), fmtInt(norm.eps), norm.usPerEvent.toFixed(1), mib(norm.peakRss), done()]);
+      details.push(
+        `normalize: wall ${norm.seconds.toFixed(2)} s (${fmtInt(norm.wallEps)}/s); per event (CPU): without GeoIP/UA ${norm.plainUsPerEvent.toFixed(1)} µs, with a per-IP GeoIP memo ${norm.geoMemoUsPerEvent.toFixed(1)} µs; ` +
+          `indexer extras: scrubSecrets ${norm.scrubUsPerEvent.toFixed(1)} µs, JSON.stringify ${norm.stringifyUsPerEvent.toFixed(1)} µs; ${fmtInt(norm.avgDocBytes)} B/doc; ${String(norm.failed)} invalid`,
+      );
       console.log(`normalize: ${fmtInt(norm.eps)} events/s per core`);
     }
 
@@ -127,10 +150,15 @@ async function main(): Promise<void> {
       const rc = benchConfig(`${ns}_rules`, base.redis.prefix);
       namespaces.push(rc.namespace);
       await cleanupEs(es, rc.namespace);
+      const done = watch();
       const r = await runRules(rc, es, redis, norm.docs);
       final.rules = r.eps;
       const byType = Object.entries(r.hitsByType).map(([t, n]) => `${t} ${String(n)}`).join(', ');
-      rows.push(['2 rules (Redis state)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}), ${String(r.alertsWritten)} alert docs written (${r.alertSeconds.toFixed(2)} s of the wall time), ${String(r.actions)} actions (counted, not run); ${fmtInt(r.redisKeys)} state keys`]);
+      rows.push(['2 rules (Redis state, alerts to ES)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), done()]);
+      details.push(
+        `rules: ${String(r.rules)} rules (${r.ruleTypes.join('/')}), batches of ${String(r.batchSize)}; own CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event; ${String(r.hits)} alert hits (${byType || 'none'}), ` +
+          `${String(r.alertsWritten)} alert docs written (${r.alertSeconds.toFixed(2)} s of the wall time), ${String(r.actions)} actions (counted, not run); ${fmtInt(r.redisKeys)} state keys`,
+      );
       console.log(`rules: ${fmtInt(r.eps)} events/s`);
     }
 
@@ -138,9 +166,12 @@ async function main(): Promise<void> {
       const rc = benchConfig(`${ns}_raw`, base.redis.prefix);
       namespaces.push(rc.namespace);
       await cleanupEs(es, rc.namespace);
+      const done = watch();
       const r = await runRawBulk(rc, es, redis, norm.docs);
+      rawFigures = r;
       final.raw = r.eps;
-      rows.push(['3 raw_bulk (helpers.bulk)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), `flushBytes ${fmtInt(r.flushBytes)}, concurrency ${String(r.concurrency)}; bulk done at ${r.bulkSeconds.toFixed(2)} s; ES CPU ${cpuPerK(r.esCpuSeconds, r.events)}, client CPU ${cpuPerK(r.benchCpuSeconds, r.events)}; ${String(r.failed)} dropped`]);
+      rows.push(['3 raw_bulk (helpers.bulk)', fmtInt(r.events), r.seconds.toFixed(2), fmtInt(r.eps), ((r.seconds * 1e6) / r.events).toFixed(1), mib(r.peakRss), done()]);
+      details.push(`raw_bulk: flushBytes ${fmtInt(r.flushBytes)}, concurrency ${String(r.concurrency)}, no refresh; bulk done at ${r.bulkSeconds.toFixed(2)} s, searchable at ${r.seconds.toFixed(2)} s; CPU: ES ${cpuPerK(r.esCpuSeconds, r.events)}, client ${cpuPerK(r.benchCpuSeconds, r.events)}; ${String(r.failed)} dropped`);
       console.log(`raw_bulk: ${fmtInt(r.eps)} events/s`);
     }
 
@@ -149,16 +180,29 @@ async function main(): Promise<void> {
         const pc = benchConfig(`${ns}_p${String(count)}`, base.redis.prefix);
         namespaces.push(pc.namespace);
         await cleanupEs(es, pc.namespace);
-        const p = await runPipeline({ config: pc, es, redis, entries, indexers: count, spanHours: opts.spanHours, timeoutMs: 900_000, profile: opts.profile, extraConfig: opts.pipelineConfig, logDir: resolve(ROOT, '.services', 'bench-logs', pc.namespace) });
+        const label = `${String(count)} indexer${count > 1 ? 's' : ''}`;
+        let done = watch();
+        const p = await runPipeline({
+          config: pc, es, redis, entries, indexers: count, spanHours: opts.spanHours, timeoutMs: 900_000, profile: opts.profile, extraConfig: opts.pipelineConfig,
+          logDir: resolve(ROOT, '.services', 'bench-logs', pc.namespace),
+          onClockStart: () => {
+            done = watch();
+          },
+        });
         pipelines.push(p);
+        const share = done(p.procs.reduce((a, x) => a + (x.cpuSeconds ?? 0), 0));
         // The next run starts from a clean Redis: this run's completed ingest jobs and unconsumed rules jobs go.
         if (!opts.keep) {
           await cleanupRedis(redis, base.redis.prefix);
           await cleanupEs(es, pc.namespace);
         }
-        const procs = p.procs.map((x) => `${x.name} ${mib(x.peakRss)} / ${cpuPerK(x.cpuSeconds, p.events)}`).join('; ');
-        rows.push([`4 pipeline (${String(count)} indexer${count > 1 ? 's' : ''})`, fmtInt(p.events), p.seconds.toFixed(2), fmtInt(p.eps), ((p.seconds * 1e6) / p.events).toFixed(1), mib(Math.max(...p.procs.map((x) => x.peakRss ?? 0))), `first doc at ${p.firstDocSeconds.toFixed(2)} s, all fetched at ${p.allFetchedSeconds.toFixed(2)} s; peak RSS / CPU: ${procs}; ES CPU ${cpuPerK(p.esCpuSeconds, p.events)}, Redis CPU ${cpuPerK(p.redisCpuSeconds, p.events)}, simulator ${cpuPerK(p.benchCpuSeconds, p.events)}; max ingest queue ${String(p.maxQueueDepth)} jobs, Redis used_memory +${mib(p.redisUsedAtPeakDepth - p.redisUsedBefore)} at that depth (peak +${mib(p.redisUsedMax - p.redisUsedBefore)} over ${mib(p.redisUsedBefore)} before; ${String(p.rulesQueueJobs)} rules jobs left for a rules worker)`]);
-        console.log(`pipeline (${String(count)} indexer${count > 1 ? 's' : ''}): ${fmtInt(p.eps)} events/s`);
+        rows.push([`4 pipeline (${label})`, fmtInt(p.events), p.seconds.toFixed(2), fmtInt(p.eps), ((p.seconds * 1e6) / p.events).toFixed(1), mib(Math.max(...p.procs.map((x) => x.peakRss ?? 0))), share]);
+        const procs = p.procs.map((x) => `${x.name} ${mib(x.peakRss)} RSS, ${cpuPerK(x.cpuSeconds, p.events)}`).join('; ');
+        details.push(
+          `pipeline (${label}): first doc searchable at ${p.firstDocSeconds.toFixed(2)} s, all fetched at ${p.allFetchedSeconds.toFixed(2)} s; ${procs}; ES ${cpuPerK(p.esCpuSeconds, p.events)}, Redis ${cpuPerK(p.redisCpuSeconds, p.events)}, simulator ${cpuPerK(p.benchCpuSeconds, p.events)}; ` +
+            `max ingest queue ${String(p.maxQueueDepth)} jobs, Redis used_memory +${mib(p.redisUsedAtPeakDepth - p.redisUsedBefore)} at that depth (peak +${mib(p.redisUsedMax - p.redisUsedBefore)} over ${mib(p.redisUsedBefore)}; ${String(p.rulesQueueJobs)} rules jobs wait for a rules worker)`,
+        );
+        console.log(`pipeline (${label}): ${fmtInt(p.eps)} events/s`);
       }
       const best = pipelines.reduce<PipelineFigures | undefined>((a, b) => (a === undefined || b.eps > a.eps ? b : a), undefined);
       if (best) {
@@ -168,7 +212,11 @@ async function main(): Promise<void> {
     }
   } finally {
     if (!opts.keep) {
-      for (const namespace of namespaces) await cleanupEs(es, namespace).catch((err: unknown) => { console.error(`cleanup of ${namespace} failed:`, err); });
+      for (const namespace of namespaces) {
+        await cleanupEs(es, namespace).catch((err: unknown) => {
+          console.error(`cleanup of ${namespace} failed:`, err);
+        });
+      }
       await cleanupRedis(redis, base.redis.prefix);
     }
     redis.disconnect();
@@ -176,16 +224,49 @@ async function main(): Promise<void> {
   }
 
   console.log('');
-  console.log(table(['stage', 'events', 'seconds', 'events/s', 'µs/event', 'peak RSS', 'notes'], rows));
-  const f = (n: number | undefined) => (n === undefined ? 'n/a' : String(Math.round(n)));
-  const ratio = final.pipeline !== undefined && final.raw !== undefined ? (final.pipeline / final.raw).toFixed(2) : 'n/a';
+  console.log(table(['stage', 'events', 'seconds', 'events/s', 'µs/event', 'peak RSS', 'CPU share while it ran'], rows));
+  console.log('');
+  for (const d of details) console.log(`- ${d}`);
+  const model = costModel(final.normalize, rawFigures, pipelines);
+  if (model.length > 0) {
+    console.log('');
+    for (const line of model) console.log(line);
+  }
   if (pipelines.length > 1) {
     const one = pipelines[0];
     console.log('');
     console.log(`scale-out: ${pipelines.map((p) => `${String(p.indexers)} indexer${p.indexers > 1 ? 's' : ''} ${fmtInt(p.eps)}/s`).join(', ')}${one ? ` (x${pipelines.map((p) => (p.eps / one.eps).toFixed(2)).join(', x')})` : ''}`);
   }
-  if (bestIndexers > 0) console.log(`pipeline_eps below is the best run (${String(bestIndexers)} indexer${bestIndexers > 1 ? 's' : ''})`);
+  if (bestIndexers > 0) console.log(`pipeline_eps is the best pipeline run (${String(bestIndexers)} indexer${bestIndexers > 1 ? 's' : ''})`);
+  const f = (n: number | undefined) => (n === undefined ? 'n/a' : String(Math.round(n)));
+  const ratio = final.pipeline !== undefined && final.raw !== undefined ? (final.pipeline / final.raw).toFixed(2) : 'n/a';
   console.log(`ratio pipeline/raw_bulk=${ratio} normalize_eps=${f(final.normalize)} rules_eps=${f(final.rules)} pipeline_eps=${f(final.pipeline)} raw_bulk_eps=${f(final.raw)}`);
+}
+
+/**
+ * The CPU cost model: CPU µs per event of each component, measured above, and what they predict. On a box where
+ * Elasticsearch and the pipeline share the cores, throughput is at most cores / (sum of costs); with ES on its
+ * own nodes, the pipeline's ceiling is (indexer cores) / (indexer cost) and ES's is (ES cores) / (ES cost).
+ */
+function costModel(normalizeEps: number | undefined, raw: RawBulkFigures | undefined, pipelines: PipelineFigures[]): string[] {
+  const p = pipelines[0];
+  if (!raw || raw.esCpuSeconds === undefined || !p) return [];
+  const us = (cpu: number | undefined, n: number) => ((cpu ?? 0) * 1e6) / n;
+  const esUs = us(raw.esCpuSeconds, raw.events);
+  const indexerUs = p.procs.filter((x) => x.name.startsWith('indexer')).reduce((a, x) => a + us(x.cpuSeconds, p.events), 0);
+  const schedulerUs = p.procs.filter((x) => x.name === 'scheduler').reduce((a, x) => a + us(x.cpuSeconds, p.events), 0);
+  const redisUs = us(p.redisCpuSeconds, p.events);
+  const simUs = us(p.benchCpuSeconds, p.events);
+  const clientUs = us(raw.benchCpuSeconds, raw.events);
+  const pipelineUs = indexerUs + schedulerUs + redisUs;
+  const cores = cpus().length;
+  const rawCeiling = (cores * 1e6) / (esUs + clientUs);
+  const pipelineCeiling = (cores * 1e6) / (esUs + pipelineUs + simUs);
+  return [
+    `cost model (CPU µs per event): ES indexing ${esUs.toFixed(0)}, bulk-helper client ${clientUs.toFixed(0)} (raw stage); indexer ${indexerUs.toFixed(0)}${normalizeEps ? ` (normalize alone ${(1e6 / normalizeEps).toFixed(0)})` : ''}, scheduler ${schedulerUs.toFixed(0)}, Redis ${redisUs.toFixed(0)}, simulator (stands in for Slack) ${simUs.toFixed(0)} (pipeline, ${String(p.indexers)} indexer${p.indexers > 1 ? 's' : ''})`,
+    `  all on this ${String(cores)}-core box, CPU-bound: raw_bulk <= ${fmtInt(rawCeiling)}/s, pipeline <= ${fmtInt(pipelineCeiling)}/s, ratio ceiling ${(pipelineCeiling / rawCeiling).toFixed(2)}`,
+    `  ES on its own cores: ${fmtInt(1e6 / esUs)}/s per ES core; one indexer process (one core) sustains ${fmtInt(1e6 / indexerUs)}/s, so ${(indexerUs / esUs).toFixed(2)} indexer cores keep one ES core busy`,
+  ];
 }
 
 main().catch((err: unknown) => {

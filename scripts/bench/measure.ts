@@ -114,3 +114,47 @@ export function timed<T>(fn: () => T): { value: T; seconds: number; cpuSeconds: 
   const cpu = process.cpuUsage(cpu0);
   return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
+
+/** Busy and total CPU seconds of the whole machine so far, from /proc/stat (undefined off Linux). */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: (total - idle) / 100, total: total / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Who used the machine during a stage: a 2-core box shared with other work gives wall-clock figures only a
+ * fraction of the cores. `ours` is the CPU seconds of every process the stage drove (bench, children, ES, Redis).
+ */
+export class MachineWatch {
+  private readonly m0 = machineCpu();
+  private readonly t0 = performance.now();
+  private readonly servers0: number | undefined;
+
+  constructor(private readonly serverCpu: () => number | undefined) {
+    this.servers0 = serverCpu();
+  }
+
+  /** Seconds of ES + Redis CPU since the start. */
+  serversSince(): number | undefined {
+    const now = this.serverCpu();
+    return now === undefined || this.servers0 === undefined ? undefined : now - this.servers0;
+  }
+
+  /** "busy 1.9/2 cores, ours 1.4, others 0.5" over the stage. */
+  summary(oursCpuSeconds: number): string {
+    const m1 = machineCpu();
+    const wall = (performance.now() - this.t0) / 1000;
+    if (!this.m0 || !m1 || wall <= 0) return 'machine share n/a';
+    const cores = cpus().length;
+    const busy = (m1.busy - this.m0.busy) / wall;
+    const ours = oursCpuSeconds / wall;
+    return `machine busy ${busy.toFixed(2)}/${String(cores)} cores: ours ${ours.toFixed(2)}, others ${Math.max(0, busy - ours).toFixed(2)}`;
+  }
+}

@@ -13,7 +13,7 @@
  * queue), every child's peak RSS (VmHWM) and CPU seconds, and the CPU seconds of Elasticsearch and Redis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Client } from '@elastic/elasticsearch';
@@ -131,6 +131,8 @@ export interface PipelineRunOptions {
   spanHours: number;
   timeoutMs: number;
   logDir: string;
+  /** Called when the clock starts (after injection and the indexers' start-up). */
+  onClockStart?: () => void;
   /** Merged over the generated config (tuning experiments). */
   extraConfig?: Record<string, unknown>;
   /** Write a V8 CPU profile of every child process into logDir (node --cpu-prof). */
@@ -162,6 +164,7 @@ function yamlFor(config: Config, spanHours: number, extra: Record<string, unknow
 export async function runPipeline(o: PipelineRunOptions): Promise<PipelineFigures> {
   const { config, es, redis } = o;
   const n = names(config);
+  rmSync(o.logDir, { recursive: true, force: true });
   mkdirSync(o.logDir, { recursive: true });
   const configFile = resolve(o.logDir, 'bench-config.yaml');
   writeFileSync(configFile, yamlFor(config, o.spanHours, o.extraConfig ?? {}));
@@ -198,6 +201,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineFigure
       sampleChild(ch);
       ch.cpuAtStart = ch.lastCpu ?? 0;
     }
+    o.onClockStart?.();
     const t0 = performance.now();
     const scheduler = spawnRole('scheduler', 'scheduler', env, o.logDir, nodeArgs);
     children.push(scheduler);
