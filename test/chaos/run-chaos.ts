@@ -128,7 +128,7 @@ async function main(): Promise<number> {
     const [lo, hi] = profile.killEveryMs;
     await sleep(lo + rand() * (hi - lo));
     const names = [...procs.keys()];
-    const victim = firstRound.shift() ?? (names[Math.floor(rand() * names.length)]);
+    const victim = firstRound.shift() ?? names[Math.floor(rand() * names.length)] ?? 'scheduler';
     const p = procs.get(victim);
     if (p) {
       await killHard(p);
