@@ -3,6 +3,7 @@
 #   scripts/services.sh up        start what is not already answering (prints the URLs)
 #   scripts/services.sh down      stop what this script started
 #   scripts/services.sh status    say what answers
+#   scripts/services.sh up-redis | up-es   start just one of them
 #   scripts/services.sh up-secure start a second ES with TLS + basic auth (for the secured-ES test run)
 #   scripts/services.sh down-secure
 # Redis comes from Debian's redis-server (installed with apt if missing); Elasticsearch is Elastic's own
@@ -184,6 +185,8 @@ case "$cmd" in
     echo "REDIS_URL=$REDIS_URL"
     echo "ELASTICSEARCH_URL=$ELASTICSEARCH_URL"
     ;;
+  up-redis) start_redis ;;
+  up-es) start_es ;;
   up-secure) start_secure_es ;;
   down-secure) stop_pidfile "$SERVICES_DIR/es-secure.pidfile" "secured elasticsearch" ;;
   down)
@@ -198,5 +201,5 @@ case "$cmd" in
     redis_up && echo "redis: up ($REDIS_URL)" || echo "redis: down ($REDIS_URL)"
     es_up && echo "elasticsearch: up ($ELASTICSEARCH_URL)" || echo "elasticsearch: down ($ELASTICSEARCH_URL)"
     ;;
-  *) echo "usage: $0 up|down|status|up-secure|down-secure" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-redis|up-es|down|status|up-secure|down-secure" >&2; exit 2 ;;
 esac

@@ -142,15 +142,16 @@ async function main(): Promise<number> {
       const pid = Number(readFileSync(readFileSync(resolve(SERVICES_DIR, 'es.pidfile'), 'utf8').trim(), 'utf8').trim());
       say(`kill -9 elasticsearch (pid ${pid})`);
       process.kill(pid, 'SIGKILL');
-      background.push(sleep(3000).then(() => servicesAsync('up')).then(() => { say('elasticsearch back'); }));
+      background.push(sleep(3000).then(() => servicesAsync('up-es')).then(() => { say('elasticsearch back'); }));
     }
     if (redisRestarts === 0 && Date.now() > redisAt) {
       redisRestarts += 1;
       say('restarting redis (AOF on)');
-      const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+      r.on('error', () => undefined);
       await r.call('SHUTDOWN').catch(() => undefined);
       r.disconnect();
-      background.push(sleep(2000).then(() => servicesAsync('up')).then(() => { say('redis back'); }));
+      background.push(sleep(2000).then(() => servicesAsync('up-redis')).then(() => { say('redis back'); }));
     }
   }
   await Promise.all(background);
