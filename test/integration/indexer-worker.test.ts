@@ -79,7 +79,7 @@ async function countIds(prefixId: string): Promise<number> {
 beforeAll(async () => {
   await installTemplates(direct, base);
   await proxy.start();
-  config = { ...base, elasticsearch: { ...base.elasticsearch, url: `http://127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } };
+  config = { ...base, elasticsearch: { ...base.elasticsearch, url: `${new URL(ELASTICSEARCH_URL).protocol}//127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } };
   await events.waitUntilReady();
   indexer = await startIndexer(config, log, { retryBaseMs: 200, maxRetryDelayMs: 1000 });
 });

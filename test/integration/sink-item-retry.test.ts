@@ -107,7 +107,9 @@ afterAll(async () => {
   await direct.close();
 });
 
-describe('sink: 429 and 5xx items', () => {
+// This test rewrites bulk responses in a plain-HTTP proxy; it cannot sit inside TLS, so the secured-ES pass
+// skips it (it always runs in the main pass against plain HTTP).
+describe.skipIf(ELASTICSEARCH_URL.startsWith('https:'))('sink: 429 and 5xx items', () => {
   it('items refused with 429 are retried with backoff inside the call and then indexed', async () => {
     const writer = new BulkWriter(es, { maxDocs: 100, maxBytes: 1 << 20, concurrency: 1, maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50 });
     proxy.itemStatus = 429;

@@ -99,7 +99,7 @@ afterAll(async () => {
 
 describe('sink: Elasticsearch outage in the middle of a batch', () => {
   it('fails the job retryably, then completes after recovery with every event present exactly once', async () => {
-    const viaProxy = createEsClient({ ...config, elasticsearch: { ...config.elasticsearch, url: `http://127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } });
+    const viaProxy = createEsClient({ ...config, elasticsearch: { ...config.elasticsearch, url: `${esUrl.protocol}//127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } });
     // Five docs per request, one request at a time: the second request is cut while in flight.
     const writer = new BulkWriter(viaProxy, { maxDocs: 5, maxBytes: 5 * 1024 * 1024, concurrency: 1, maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100, refresh: 'wait_for' });
     proxy.cutOnBulk = 2;
