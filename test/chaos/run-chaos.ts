@@ -11,7 +11,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
@@ -62,6 +62,18 @@ const servicesEnv = { ...process.env, REDIS_URL, ELASTICSEARCH_URL: ES_URL, SLAC
 const services = (cmd: string) => execFileSync('bash', [resolve(ROOT, 'scripts', 'services.sh'), cmd], { env: servicesEnv, stdio: ['ignore', 'ignore', 'inherit'] });
 const servicesAsync = (cmd: string) => promisify(execFile)('bash', [resolve(ROOT, 'scripts', 'services.sh'), cmd], { env: servicesEnv });
 
+/** The pid listening on a loopback port (ES forks a JVM, so a pidfile can lag behind; the socket cannot). */
+function pidOnPort(port: number): number | undefined {
+  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
+}
+
+function killPort(port: number): void {
+  const pid = pidOnPort(port);
+  if (pid !== undefined) process.kill(pid, 'SIGKILL');
+}
+
 function say(msg: string): void {
   process.stderr.write(`[chaos +${Math.round((Date.now() - t0) / 1000)}s] ${msg}\n`);
 }
@@ -70,6 +82,10 @@ const t0 = Date.now();
 async function main(): Promise<number> {
   mkdirSync(LOG_DIR, { recursive: true });
   say(`profile ${profileName}, seed ${seed}, logs in ${LOG_DIR}`);
+  // Leftovers of an interrupted run would make 'up' reuse them without pidfiles.
+  killPort(ES_PORT);
+  killPort(REDIS_PORT);
+  await sleep(500);
   services('up');
   const namespace = 'chaos';
   const es = new Client({ node: ES_URL, requestTimeout: 30_000 });
@@ -139,9 +155,9 @@ async function main(): Promise<number> {
     }
     if (esRestarts === 0 && Date.now() > esAt) {
       esRestarts += 1;
-      const pid = Number(readFileSync(readFileSync(resolve(SERVICES_DIR, 'es.pidfile'), 'utf8').trim(), 'utf8').trim());
-      say(`kill -9 elasticsearch (pid ${pid})`);
-      process.kill(pid, 'SIGKILL');
+      const pid = pidOnPort(ES_PORT);
+      say(`kill -9 elasticsearch (pid ${pid ?? '?'})`);
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
       background.push(sleep(3000).then(() => servicesAsync('up-es')).then(() => { say('elasticsearch back'); }));
     }
     if (redisRestarts === 0 && Date.now() > redisAt) {
@@ -183,7 +199,11 @@ async function main(): Promise<number> {
   for (const p of procs.values()) await stopGracefully(p, 15_000);
   await sim.close();
   await es.close();
-  if (process.env.CHAOS_KEEP_SERVICES !== '1') services('down');
+  if (process.env.CHAOS_KEEP_SERVICES !== '1') {
+    services('down');
+    killPort(ES_PORT);
+    killPort(REDIS_PORT);
+  }
   const line = `lost=${lost} duplicated=${duplicated} retry_after_ignored=${stats.retryAfterIgnored} kills=${kills} es_restarts=${esRestarts} redis_restarts=${redisRestarts} events=${expected.length}`;
   process.stdout.write(`${line}\n`);
   return lost === 0 && duplicated === 0 && stats.retryAfterIgnored === 0 && kills > 0 && esRestarts === 1 && redisRestarts === 1 ? 0 : 1;
