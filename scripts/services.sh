@@ -161,6 +161,7 @@ start_secure_es() {
   cp "$certs/ca/ca.crt" "$SERVICES_DIR/es-secure-ca.crt"
   echo "ELASTICSEARCH_URL=$url"
   echo "ELASTICSEARCH_USERNAME=elastic"
+  echo "ELASTICSEARCH_PASSWORD=$SECURE_PASSWORD"
   echo "ELASTICSEARCH_CA_FILE=$SERVICES_DIR/es-secure-ca.crt"
 }
 
