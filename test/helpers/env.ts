@@ -22,7 +22,8 @@ export function testConfig(overrides: Record<string, unknown> = {}, label = 't')
   });
 }
 
-function pickSecurityEnv(): Record<string, string> {
+/** The ES credential env vars of this run (the secured-ES pass sets them), for spawned CLIs. */
+export function pickSecurityEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of ['ELASTICSEARCH_API_KEY', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_CA_FILE']) {
     const v = process.env[k];

@@ -97,7 +97,9 @@ afterAll(async () => {
   await direct.close();
 });
 
-describe('sink: Elasticsearch outage in the middle of a batch', () => {
+// The proxy recognizes bulk requests by reading them, which TLS prevents: the secured-ES pass skips this test
+// (it always runs in the main pass; the indexer-worker outage test runs in both).
+describe.skipIf(ELASTICSEARCH_URL.startsWith('https:'))('sink: Elasticsearch outage in the middle of a batch', () => {
   it('fails the job retryably, then completes after recovery with every event present exactly once', async () => {
     const viaProxy = createEsClient({ ...config, elasticsearch: { ...config.elasticsearch, url: `${esUrl.protocol}//127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } });
     // Five docs per request, one request at a time: the second request is cut while in flight.

@@ -15,7 +15,7 @@ import { createRedis, bullPrefix } from '../../src/queue/connection.js';
 import { QUEUES } from '../../src/queue/jobs.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { collectStatus, statusSchema, finishStatus, type Status } from '../../src/commands/status.js';
-import { testConfig, REDIS_URL, ELASTICSEARCH_URL } from '../helpers/env.js';
+import { testConfig, REDIS_URL, ELASTICSEARCH_URL, pickSecurityEnv } from '../helpers/env.js';
 import { CLI, ROOT } from '../helpers/procs.js';
 
 interface RunResult {
@@ -39,6 +39,7 @@ function runStatus(config: Config, args: string[], env: Record<string, string> =
           SLACK_AUDIT_TOKEN: 'xoxp-status-test-token-000000',
           REDIS_URL,
           ELASTICSEARCH_URL,
+          ...pickSecurityEnv(),
           SLACK_AUDIT_POLL_INTERVAL: '60',
           SLACK_AUDIT_LATENESS_SECONDS: '300',
           LOG_LEVEL: 'silent',
