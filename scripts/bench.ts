@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   const pipelines: PipelineFigures[] = [];
   let rawFigures: RawBulkFigures | undefined;
   let bestIndexers = 0;
+  let failure: unknown;
   const final: Partial<Record<'normalize' | 'rules' | 'pipeline' | 'raw', number>> = {};
   try {
     const m = await machineInfo(es, redis);
@@ -210,6 +211,9 @@ async function main(): Promise<void> {
         bestIndexers = best.indexers;
       }
     }
+  } catch (err) {
+    // Print what was measured before the failure; the exit code still says the run is incomplete.
+    failure = err;
   } finally {
     if (!opts.keep) {
       for (const namespace of namespaces) {
@@ -240,6 +244,11 @@ async function main(): Promise<void> {
   if (bestIndexers > 0) console.log(`pipeline_eps is the best pipeline run (${String(bestIndexers)} indexer${bestIndexers > 1 ? 's' : ''})`);
   const f = (n: number | undefined) => (n === undefined ? 'n/a' : String(Math.round(n)));
   const ratio = final.pipeline !== undefined && final.raw !== undefined ? (final.pipeline / final.raw).toFixed(2) : 'n/a';
+  if (failure !== undefined) {
+    console.error('');
+    console.error('bench FAILED before all stages ran:', failure);
+    process.exitCode = 1;
+  }
   console.log(`ratio pipeline/raw_bulk=${ratio} normalize_eps=${f(final.normalize)} rules_eps=${f(final.rules)} pipeline_eps=${f(final.pipeline)} raw_bulk_eps=${f(final.raw)}`);
 }
 

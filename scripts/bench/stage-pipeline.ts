@@ -215,7 +215,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineFigure
     const deadline = Date.now() + o.timeoutMs;
     while (count < o.entries.length) {
       if (Date.now() > deadline) throw new Error(`pipeline timed out: ${String(count)}/${String(o.entries.length)} searchable after ${String(o.timeoutMs / 1000)} s (logs in ${o.logDir})`);
-      if (children.some((c) => c.proc.exitCode !== null)) throw new Error(`a pipeline process exited early (logs in ${o.logDir})`);
+      const dead = children.find((c) => c.proc.exitCode !== null || c.proc.signalCode !== null);
+      if (dead) throw new Error(`${dead.name} exited early (code ${String(dead.proc.exitCode)}, signal ${String(dead.proc.signalCode)}; logs in ${o.logDir})`);
       await sleep(200);
       const [c, counts, mem] = await Promise.all([
         es.count({ index: n.eventsAlias, ignore_unavailable: true, allow_no_indices: true }).then((r) => r.count, () => 0),
