@@ -425,9 +425,9 @@ function normalize(raw: unknown, ctx: Partial<NormalizeContext>): NormalizeResul
     if (ip) {
       source.ip = ip;
       const geo = attempt(() => ctx.geo?.(ip));
-      if (geo && Object.keys(geo).length > 0) source.geo = geo;
+      if (geo && Object.keys(geo).length > 0) source.geo = { ...geo }; // enrichers cache results: copy
       const as = attempt(() => ctx.asn?.(ip));
-      if (as && Object.keys(as).length > 0) source.as = as;
+      if (as && Object.keys(as).length > 0) source.as = { ...as };
     }
     doc.source = source;
   }

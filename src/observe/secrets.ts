@@ -15,12 +15,15 @@ export function knownSecretCount(): number {
   return secrets.size;
 }
 
+const MAY_HOLD_TOKEN = /xox|bearer/i;
+
 export function scrubString(text: string): string {
   let out = text;
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   // Bearer tokens in any header-ish text, even ones we were never told about.
+  if (!MAY_HOLD_TOKEN.test(out)) return out;
   return out.replace(/\b(xox[abposr]-[A-Za-z0-9-]{6,})/g, REDACTED).replace(/(Bearer\s+)[^\s"',]+/gi, `$1${REDACTED}`);
 }
 
@@ -28,10 +31,19 @@ export function scrubSecrets<T>(value: T): T {
   return scrub(value, 0) as T;
 }
 
+/** Copy-on-write: an object or array comes back as the same reference when nothing in it changed (the common case). */
 function scrub(value: unknown, depth: number): unknown {
   if (depth > 64) return value;
   if (typeof value === 'string') return scrubString(value);
-  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const c = scrub(v, depth + 1);
+      if (c !== v) (out ??= value.slice())[i] = c;
+    }
+    return out ?? value;
+  }
   if (value instanceof Error) {
     const plain: Record<string, unknown> = { name: value.name, message: scrubString(value.message) };
     if (value.stack) plain.stack = scrubString(value.stack);
@@ -40,9 +52,12 @@ function scrub(value: unknown, depth: number): unknown {
     return plain;
   }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
-    return out;
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const c = scrub(v, depth + 1);
+      if (c !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = c;
+    }
+    return out ?? value;
   }
   return value;
 }
