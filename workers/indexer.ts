@@ -100,7 +100,7 @@ export async function startIndexer(config: Config, log: Logger, options: Indexer
         await rulesQueue.add(
           'rules',
           { v: 1, sourceId: ingest.sourceId, events },
-          { jobId: rulesJobId(job.id, ingest), attempts: 10, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } },
+          { jobId: rulesJobId(job.id, ingest), attempts: 10, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 3600, count: 100 }, removeOnFail: { age: 7 * 24 * 3600, count: 1000 } },
         );
       }
       metrics.jobDuration.observe({ queue: QUEUES.ingest, outcome: 'completed' }, (Date.now() - started) / 1000);
@@ -125,8 +125,9 @@ export async function startIndexer(config: Config, log: Logger, options: Indexer
     connection: workerRedis,
     prefix,
     concurrency: config.collector.indexerConcurrency,
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    // Completed ingest jobs hold whole pages of raw entries: keep few (a re-added page only costs 409s).
+    removeOnComplete: { age: 3600, count: 100 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
   });
   worker.on('error', (err) => {
     ilog.error({ err }, 'indexer worker error');

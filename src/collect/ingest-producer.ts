@@ -14,8 +14,9 @@ export function ingestJobOptions(config: Config): JobsOptions {
   return {
     attempts: config.collector.ingestAttempts,
     backoff: { type: 'exponential', delay: config.collector.ingestBackoffMs, jitter: 0.25 },
-    removeOnComplete: { age: 3600, count: 5000 },
-    removeOnFail: { age: 7 * 86400, count: 5000 },
+    // Completed jobs hold whole pages: keep few. A page re-queued after its job was trimmed is re-indexed as 409s.
+    removeOnComplete: { age: 3600, count: 100 },
+    removeOnFail: { age: 7 * 86400, count: 1000 },
   };
 }
 
