@@ -57,6 +57,8 @@ export interface PitReader {
 export async function openPitReader(es: Client, indices: readonly string[], query: Record<string, unknown>, keepAlive = '5m'): Promise<PitReader> {
   let pitId: string;
   try {
+    // Events are searchable after the refresh interval; an export must see everything indexed before it starts.
+    await es.indices.refresh({ index: indices.join(','), ignore_unavailable: true, allow_no_indices: true });
     pitId = (await es.openPointInTime({ index: indices.join(','), keep_alive: keepAlive })).id;
   } catch (err) {
     throw esFailure(`cannot open a point-in-time on ${indices.join(',')}`, err);
