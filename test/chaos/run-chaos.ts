@@ -1,6 +1,7 @@
 /**
  * Chaos e2e: the pipeline runs as separate OS processes (scheduler, 2 indexers, rules) against a live
- * simulator with 429s, 5xx, late events and same-second bursts, while this harness kill -9s random
+ * simulator with 429s, 5xx, HTML error pages, malformed JSON, hanging responses, expiring cursors, late events and
+ * same-second bursts, while this harness kill -9s random
  * processes at random moments, kill -9s Elasticsearch once and restarts Redis once. At the end it compares
  * the simulator's list of every event it produced with what is in Elasticsearch.
  *
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
     liveRatePerSecond: profile.liveRatePerSecond,
     sameSecondBurstSize: 40,
     attackStory: true,
-    faults: { rate429: 0.08, retryAfterSeconds: 2, error5xxRate: 0.05, htmlErrorRate: 0.02, lateRate: 0.05, maxLatenessSeconds: 20, cursorTtlSeconds: 30 },
+    faults: { rate429: 0.08, retryAfterSeconds: 2, error5xxRate: 0.05, htmlErrorRate: 0.02, malformedJsonRate: 0.02, hangRate: 0.01, lateRate: 0.05, maxLatenessSeconds: 20, cursorTtlSeconds: 30 },
   });
   say(`simulator at ${sim.url}`);
   const env: Record<string, string> = {
@@ -173,7 +174,7 @@ async function main(): Promise<number> {
   await Promise.all(background);
 
   say('chaos over: stopping live traffic and faults, waiting for convergence');
-  await fetch(`${sim.url}/_sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ liveRatePerSecond: 0, faults: { rate429: 0, error5xxRate: 0, htmlErrorRate: 0, lateRate: 0 } }) });
+  await fetch(`${sim.url}/_sim/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ liveRatePerSecond: 0, faults: { rate429: 0, error5xxRate: 0, htmlErrorRate: 0, malformedJsonRate: 0, hangRate: 0, lateRate: 0 } }) });
   const simIds = async (): Promise<string[]> => ((await (await fetch(`${sim.url}/_sim/events`)).json()) as { ids: string[] }).ids;
   let expected = await simIds();
   const alias = `logs-slack.audit-${namespace}`;
