@@ -1,18 +1,12 @@
 /** Removal of everything a bench run created: only its own Redis keys and its own indices/templates. */
 import type { Client } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
+import { deleteKeysMatching } from '../../src/queue/connection.js';
 
 /** Delete our keys: `<prefix>:*` (rule state, collector state) and `<prefix>-bull:*` (BullMQ, see bullPrefix()). */
 export async function cleanupRedis(redis: Redis, prefix: string): Promise<number> {
   let deleted = 0;
-  for (const pattern of [`${prefix}:*`, `${prefix}-bull:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  for (const pattern of [`${prefix}:*`, `${prefix}-bull:*`]) deleted += await deleteKeysMatching(redis, pattern);
   return deleted;
 }
 

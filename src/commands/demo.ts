@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger, setRootLogger } from '../observe/logger.js';
 import { metrics } from '../observe/metrics.js';
 import { createEsClient } from '../sink/es-client.js';
-import { bullPrefix } from '../queue/connection.js';
+import { bullPrefix, deleteKeysMatching } from '../queue/connection.js';
 import { QUEUES } from '../queue/jobs.js';
 import { startPipeline } from '../pipeline.js';
 import { startSimulator } from '../sim/server.js';
@@ -129,11 +129,6 @@ async function cleanNamespace(config: Config, es: ReturnType<typeof createEsClie
     await queue.obliterate({ force: true });
     await queue.close();
   }
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${n.redisPrefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysMatching(redis, `${n.redisPrefix}:*`);
   redis.disconnect();
 }

@@ -19,3 +19,15 @@ export function createRedis(config: Pick<Config, 'redis'>, kind: 'worker' | 'com
 export function bullPrefix(config: Pick<Config, 'redis' | 'namespace'>): string {
   return `${config.redis.prefix}-bull:${config.namespace}`;
 }
+
+/** Delete every key matching a SCAN pattern (never KEYS: it blocks Redis); returns how many were removed. */
+export async function deleteKeysMatching(redis: Redis, pattern: string): Promise<number> {
+  let removed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return removed;
+}

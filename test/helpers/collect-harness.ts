@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/schema.js';
-import { bullPrefix } from '../../src/queue/connection.js';
+import { bullPrefix, deleteKeysMatching } from '../../src/queue/connection.js';
 import { QUEUES, type IngestJobV1 } from '../../src/queue/jobs.js';
 import { startSimulator, type SimHandle } from '../../src/sim/server.js';
 import type { SimOptions } from '../../src/sim/state.js';
@@ -54,19 +54,10 @@ export async function collectFixture(sim: SimOptions, source: Record<string, unk
     async cleanup() {
       await ingest.close();
       await handle.close();
-      await deleteKeys(redis, `${config.redis.prefix}*`);
+      await deleteKeysMatching(redis, `${config.redis.prefix}*`);
       await redis.quit();
     },
   };
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 /** Every ingest job (any state), as the indexer would receive them. */

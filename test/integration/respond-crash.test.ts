@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { names } from '../../src/config/load.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { QUEUES } from '../../src/queue/jobs.js';
-import { bullPrefix, createRedis } from '../../src/queue/connection.js';
+import { bullPrefix, createRedis, deleteKeysMatching } from '../../src/queue/connection.js';
 import { actionKey, type ActionJobV1 } from '../../src/respond/types.js';
 import { actionJobOptions } from '../../src/respond/worker.js';
 import { createEsClient } from '../../src/sink/es-client.js';
@@ -102,12 +102,7 @@ describe('crash after the Slack call, before the outcome is recorded', () => {
     cleanups.push(async () => {
       await es.indices.delete({ index: [n.alertsIndex, n.actionsIndex].join(','), ignore_unavailable: true });
       await es.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysMatching(redis, `${config.redis.prefix}*`);
       redis.disconnect();
     });
 

@@ -6,7 +6,7 @@ import type { Config } from '../../src/config/schema.js';
 import { names } from '../../src/config/load.js';
 import { SlackAuditError } from '../../src/errors.js';
 import { createLogger } from '../../src/observe/logger.js';
-import { createRedis } from '../../src/queue/connection.js';
+import { createRedis, deleteKeysMatching } from '../../src/queue/connection.js';
 import { GuardStore } from '../../src/respond/guards.js';
 import { processAction, type ResponderDeps } from '../../src/respond/process-action.js';
 import { MemoryActionRecorder } from '../../src/respond/records.js';
@@ -79,12 +79,7 @@ describe('response guard rails (real Redis)', () => {
   afterAll(async () => {
     for (const [i, r] of redis.entries()) {
       const prefix = names(configs[i] as Config).redisPrefix;
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysMatching(r, `${prefix}:*`);
       r.disconnect();
     }
     await new Promise<void>((r) => server.close(() => { r(); }));

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/schema.js';
 import { toEcs } from '../../src/normalize/index.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { QUEUES, type RulesJobV1 } from '../../src/queue/jobs.js';
-import { bullPrefix, createRedis } from '../../src/queue/connection.js';
+import { bullPrefix, createRedis, deleteKeysMatching } from '../../src/queue/connection.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { installTemplates } from '../../src/sink/templates.js';
 import {
@@ -66,7 +66,7 @@ async function setup(mode: 'enforce' | 'dry-run'): Promise<Ctx> {
       await worker.close();
       const n = names(config);
       await es.indices.delete({ index: [n.alertsIndex, n.actionsIndex].join(','), ignore_unavailable: true });
-      await deleteKeys(redis, `${config.redis.prefix}*`);
+      await deleteKeysMatching(redis, `${config.redis.prefix}*`);
       redis.disconnect();
       await es.close();
       await sim.close();
@@ -74,15 +74,6 @@ async function setup(mode: 'enforce' | 'dry-run'): Promise<Ctx> {
   };
   cleanups.push(() => ctx.stop());
   return ctx;
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 async function storyDocs(sim: SimHandle): Promise<Record<string, unknown>[]> {

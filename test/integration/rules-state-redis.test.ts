@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { names } from '../../src/config/load.js';
 import { createLogger } from '../../src/observe/logger.js';
-import { createRedis } from '../../src/queue/connection.js';
+import { createRedis, deleteKeysMatching } from '../../src/queue/connection.js';
 import { GuardStore } from '../../src/respond/guards.js';
 import type { ActionJobV1 } from '../../src/respond/types.js';
 import { MemoryAlertSink } from '../../src/rules/alerts.js';
@@ -22,12 +22,7 @@ let seq = 0;
 const fresh = () => new RedisRuleState(redis, { prefix: `${prefix}:${++seq}` });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysMatching(redis, `${prefix}:*`);
   redis.disconnect();
 });
 
