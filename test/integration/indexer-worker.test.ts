@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names } from '../../src/config/load.js';
@@ -10,39 +9,11 @@ import { createEsClient } from '../../src/sink/es-client.js';
 import { installTemplates, removeLayout } from '../../src/sink/templates.js';
 import { startIndexer } from '../../workers/indexer.js';
 import { ELASTICSEARCH_URL, testConfig } from '../helpers/env.js';
+import { CuttableProxy } from '../helpers/tcp-proxy.js';
 
 /** The indexer role end to end on real Redis + ES; ES reached through a proxy the test can cut. */
-class Proxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: URL) {}
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(Number(this.target.port || 9200), this.target.hostname);
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.pipe(upstream).on('error', drop);
-      upstream.pipe(client).on('error', drop);
-      client.on('close', drop);
-      upstream.on('close', drop);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    if (addr && typeof addr === 'object') this.port = addr.port;
-  }
-  cut(): void {
-    this.server?.close();
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-}
-
-const proxy = new Proxy(new URL(ELASTICSEARCH_URL));
+const esUrl = new URL(ELASTICSEARCH_URL);
+const proxy = new CuttableProxy({ host: esUrl.hostname, port: Number(esUrl.port || 9200) });
 const base = testConfig({ collector: { indexerConcurrency: 2 } }, 'indexer');
 let config = base;
 const direct = createEsClient(base);
@@ -79,7 +50,7 @@ async function countIds(prefixId: string): Promise<number> {
 beforeAll(async () => {
   await installTemplates(direct, base);
   await proxy.start();
-  config = { ...base, elasticsearch: { ...base.elasticsearch, url: `${new URL(ELASTICSEARCH_URL).protocol}//127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } };
+  config = { ...base, elasticsearch: { ...base.elasticsearch, url: `${esUrl.protocol}//127.0.0.1:${proxy.port}`, requestTimeoutMs: 5000 } };
   await events.waitUntilReady();
   indexer = await startIndexer(config, log, { retryBaseMs: 200, maxRetryDelayMs: 1000 });
 });

@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names } from '../../src/config/load.js';
 import { SlackAuditError } from '../../src/errors.js';
@@ -10,63 +9,12 @@ import { createEsClient } from '../../src/sink/es-client.js';
 import { processIngestJob } from '../../src/sink/ingest-batch.js';
 import { installTemplates, removeLayout } from '../../src/sink/templates.js';
 import { ELASTICSEARCH_URL, testConfig } from '../helpers/env.js';
+import { CuttableProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * "Stop ES mid-batch, restart it, nothing is lost", without stopping the shared ES: the writer talks to ES
  * through a TCP proxy this test owns, which is cut while the batch is being written and restored later.
  */
-class CuttableProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  bulkRequests = 0;
-  /** Cut the link when the N-th bulk request starts (0 = never). */
-  cutOnBulk = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('data', (chunk: Buffer) => {
-        if (chunk.toString('latin1', 0, 32).includes('/_bulk')) {
-          this.bulkRequests++;
-          if (this.cutOnBulk > 0 && this.bulkRequests === this.cutOnBulk) {
-            this.cut();
-            return;
-          }
-        }
-        upstream.write(chunk);
-      });
-      upstream.pipe(client);
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    if (addr && typeof addr === 'object') this.port = addr.port;
-  }
-
-  /** ES "goes down": listening stops and every open connection is reset. */
-  cut(): void {
-    this.server?.close();
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-
-  async restore(): Promise<void> {
-    this.cutOnBulk = 0;
-    await this.start();
-  }
-}
 
 const esUrl = new URL(ELASTICSEARCH_URL);
 const proxy = new CuttableProxy({ host: esUrl.hostname, port: Number(esUrl.port || 9200) });
