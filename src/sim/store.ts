@@ -11,6 +11,8 @@ import type { RawEntry } from '../slack/entry.js';
 
 export interface StoredEvent {
   entry: RawEntry;
+  /** The entry as served (JSON), made once when stored: a stored entry never changes, as in Slack's log. */
+  json: string;
   date: number;
   seq: number;
   action: string;
@@ -36,6 +38,8 @@ export interface StoreQuery {
 
 export interface StoreResult {
   entries: RawEntry[];
+  /** The same entries, serialized (what `/logs` writes). */
+  json: string[];
   /** Position of the last entry served, when more matching entries remain. */
   next: Position | undefined;
 }
@@ -75,7 +79,7 @@ export class EventStore {
 
   add(entry: RawEntry): StoredEvent {
     const date = typeof entry.date_create === 'number' ? Math.floor(entry.date_create) : 0;
-    const ev: StoredEvent = { entry, date, seq: this.nextSeq++, action: str(entry.action) ?? '', actorId: actorIdOf(entry), entityId: entityIdOf(entry) };
+    const ev: StoredEvent = { entry, json: JSON.stringify(entry), date, seq: this.nextSeq++, action: str(entry.action) ?? '', actorId: actorIdOf(entry), entityId: entityIdOf(entry) };
     // Its seq is the highest, so it goes after every entry of its own second.
     const last = this.items[this.items.length - 1];
     if (last === undefined || last.date <= date) this.items.push(ev);
@@ -141,6 +145,6 @@ export class EventStore {
       }
     }
     const last = page[page.length - 1];
-    return { entries: page.map((ev) => ev.entry), next: more && last ? { date: last.date, seq: last.seq } : undefined };
+    return { entries: page.map((ev) => ev.entry), json: page.map((ev) => ev.json), next: more && last ? { date: last.date, seq: last.seq } : undefined };
   }
 }
