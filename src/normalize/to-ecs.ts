@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { SlackAuditError, errorMessage } from '../errors.js';
 import { auditEntrySchema, type AuditEntry } from '../slack/entry.js';
@@ -72,9 +73,10 @@ function invalid(reason: string, message: string, cause?: unknown): NormalizeRes
   };
 }
 
-export function toEcs(raw: unknown, ctx: Partial<NormalizeContext> = {}): NormalizeResult {
+/** `serialized` is `JSON.stringify(raw)` when the caller already has it (it becomes event.original). */
+export function toEcs(raw: unknown, ctx: Partial<NormalizeContext> = {}, serialized?: string): NormalizeResult {
   try {
-    return normalize(raw, ctx);
+    return normalize(raw, ctx, serialized);
   } catch (err) {
     // Belt and braces: enrichers, cyclic values or anything unforeseen must never crash a batch.
     return invalid('normalize_failed', `cannot normalize entry: ${errorMessage(err)}`, err);
@@ -271,7 +273,8 @@ export function validIp(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const s = v.trim();
   if (s === '' || s.includes('%')) return undefined;
-  if (ipaddr.IPv4.isValidFourPartDecimal(s)) return s;
+  // node:net's dotted-quad check accepts exactly what ipaddr's four-part-decimal check does, without building an object.
+  if (isIPv4(s)) return s;
   if (s.includes(':') && ipaddr.IPv6.isValid(s)) return s;
   return undefined;
 }
@@ -330,7 +333,7 @@ function pushUnique(list: string[], ...values: (string | undefined)[]): void {
 
 // ── the mapping itself ───────────────────────────────────────────────────────────────────────────────
 
-function normalize(raw: unknown, ctx: Partial<NormalizeContext>): NormalizeResult {
+function normalize(raw: unknown, ctx: Partial<NormalizeContext>, serialized: string | undefined): NormalizeResult {
   const v = validate(raw);
   if ('ok' in v) return v;
   const { entry: e, repaired } = v;
@@ -351,7 +354,7 @@ function normalize(raw: unknown, ctx: Partial<NormalizeContext>): NormalizeResul
     created: createdIso,
     ingested: ctx.ingestedAt ?? new Date().toISOString(),
   };
-  if (ctx.keepOriginal ?? true) event.original = JSON.stringify(raw);
+  if (ctx.keepOriginal ?? true) event.original = serialized ?? JSON.stringify(raw);
 
   const audit: Obj = { date_create: createdIso };
   if (ctx.sourceId !== undefined) audit.source_id = ctx.sourceId;

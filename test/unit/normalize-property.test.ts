@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import ipaddr from 'ipaddr.js';
 import { toEcs } from '../../src/normalize/index.js';
+import { validIp } from '../../src/normalize/to-ecs.js';
 import { createUserAgentParser } from '../../src/normalize/enrich.js';
 
 const ctx = { sourceId: 'p', keepOriginal: true, ingestedAt: '2024-01-01T00:00:00.000Z', userAgent: createUserAgentParser(64) };
@@ -61,5 +63,28 @@ describe('toEcs is total', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('validIp', () => {
+  it('accepts exactly the dotted quads ipaddr.js accepts as four-part decimal', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '010', '0x1', '', ' 1', '-1', '1e1'));
+    const dotted = fc.oneof(fc.array(octet, { minLength: 1, maxLength: 6 }).map((p) => p.join('.')), fc.ipV4(), fc.ipV4Extended(), fc.string());
+    fc.assert(
+      fc.property(dotted, (s) => {
+        const expected = s.trim() !== '' && !s.includes('%') && ipaddr.IPv4.isValidFourPartDecimal(s.trim());
+        expect(validIp(s) !== undefined && !s.includes(':')).toBe(expected);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('keeps IPv6 and refuses zone ids and junk', () => {
+    expect(validIp('2001:db8::1')).toBe('2001:db8::1');
+    expect(validIp(' 10.0.0.1 ')).toBe('10.0.0.1');
+    expect(validIp('fe80::1%eth0')).toBeUndefined();
+    expect(validIp('010.0.0.1')).toBeUndefined();
+    expect(validIp('1.2.3')).toBeUndefined();
+    expect(validIp('not an ip')).toBeUndefined();
   });
 });
