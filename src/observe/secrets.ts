@@ -4,11 +4,16 @@
  * of defence behind pino's path-based redaction, so a token pasted into an odd place still never leaks.
  */
 const secrets = new Set<string>();
+/** Each secret as it appears inside a JSON string literal (quotes, backslashes and control characters escaped). */
+const secretsInJson = new Set<string>();
 const REDACTED = '[REDACTED]';
 
 export function registerSecret(value: string | undefined | null): void {
   // Very short values would scrub innocent text; real tokens and keys are long.
-  if (value && value.length >= 8) secrets.add(value);
+  if (value && value.length >= 8) {
+    secrets.add(value);
+    secretsInJson.add(JSON.stringify(value).slice(1, -1));
+  }
 }
 
 export function knownSecretCount(): number {
@@ -60,4 +65,33 @@ function scrub(value: unknown, depth: number): unknown {
     return out ?? value;
   }
   return value;
+}
+
+/**
+ * Scrub a JSON value and serialize it. One scan of the serialized text decides whether any string in it can
+ * hold a secret; only then is the value walked and copied (the common case costs one JSON.stringify, which the
+ * caller needed anyway). `json` is the scrubbed value's JSON, undefined when the value has none (cycles, BigInt).
+ */
+export function scrubbedJson<T>(value: T): { value: T; json: string | undefined } {
+  let json: string | undefined;
+  try {
+    json = serialize(value);
+  } catch {
+    return { value: scrubSecrets(value), json: undefined };
+  }
+  if (json === undefined || !mayHoldSecret(json)) return { value, json };
+  const clean = scrubSecrets(value);
+  return { value: clean, json: JSON.stringify(clean) };
+}
+
+/** JSON.stringify as it really behaves: undefined (not a string) for `undefined`, functions and symbols. */
+function serialize(value: unknown): string | undefined {
+  const json: unknown = JSON.stringify(value);
+  return typeof json === 'string' ? json : undefined;
+}
+
+function mayHoldSecret(json: string): boolean {
+  if (MAY_HOLD_TOKEN.test(json)) return true;
+  for (const s of secretsInJson) if (json.includes(s)) return true;
+  return false;
 }

@@ -5,7 +5,7 @@ import type { Enrichers } from '../normalize/enrich.js';
 import { toEcs, type EcsDocument } from '../normalize/index.js';
 import type { Logger } from '../observe/logger.js';
 import { metrics } from '../observe/metrics.js';
-import { scrubSecrets } from '../observe/secrets.js';
+import { scrubbedJson } from '../observe/secrets.js';
 import type { IngestJobV1 } from '../queue/jobs.js';
 import { BulkWriter, type BulkDoc } from './bulk-writer.js';
 import { writeDeadLetters, type DeadLetterInput } from './dead-letter.js';
@@ -45,15 +45,17 @@ export async function indexRawEntries(raws: unknown[], sourceId: string, deps: I
   const ctx = { sourceId, keepOriginal: config.elasticsearch.keepOriginal, namespace: config.namespace, ingestedAt, ...deps.enrichers };
   const outcomes: EntryOutcome[] = [];
   const toWrite: { position: number; bulk: BulkDoc; doc: EcsDocument; dateCreate: number; action: string }[] = [];
-  raws.forEach((raw, position) => {
-    const r = toEcs(raw, ctx);
+  raws.forEach((input, position) => {
+    // Scrub at the boundary, before anything is derived from the entry (event.original, the UA parse, every
+    // field): a token pasted into an audited field must not reach ES, and nothing downstream adds one.
+    const { value: raw, json } = scrubbedJson(input);
+    const r = toEcs(raw, ctx, json);
     if (!r.ok) {
       const obj = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
       outcomes.push({ position, status: 'invalid', reason: typeof r.error.details.reason === 'string' ? r.error.details.reason : r.error.code, message: r.error.message, entryId: str(obj.id), action: str(obj.action) });
       return;
     }
-    // Scrub before anything leaves the process: a token pasted into an audited field must not reach ES.
-    const doc = scrubSecrets(r.doc);
+    const doc = r.doc;
     toWrite.push({ position, bulk: { index: eventsIndexFor(config, r.dateCreate), id: r.id, doc }, doc, dateCreate: r.dateCreate, action: doc.event.action });
   });
   if (toWrite.length > 0) {

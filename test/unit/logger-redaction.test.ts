@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observe/logger.js';
-import { registerSecret, scrubSecrets } from '../../src/observe/secrets.js';
+import { registerSecret, scrubSecrets, scrubbedJson } from '../../src/observe/secrets.js';
+import { toEcs } from '../../src/normalize/index.js';
+import { createUserAgentParser } from '../../src/normalize/enrich.js';
 import { SlackAuditError } from '../../src/errors.js';
 
 function capture(): { lines: string[]; stream: Writable } {
@@ -45,5 +47,41 @@ describe('logging never leaks secrets', () => {
     expect(JSON.stringify(clean)).not.toContain(apiKey);
     expect(clean.n).toBe(3);
     expect(doc.slack.audit.entity.name).toContain(token); // the input is not mutated
+  });
+
+  it('scrubbedJson: one scan of the serialized entry; the untouched value comes back as is', () => {
+    const plain = { id: 'a', context: { ua: 'Mozilla/5.0', ip_address: '10.0.0.1' }, details: { n: 1 } };
+    const r = scrubbedJson(plain);
+    expect(r.value).toBe(plain);
+    expect(r.json).toBe(JSON.stringify(plain));
+    // A secret JSON must escape (quote, backslash) is still found in the serialized text.
+    const password = 'pa"ss\\word-unit-1';
+    registerSecret(password);
+    const odd = { details: { note: `pw ${password}` } };
+    const s = scrubbedJson(odd);
+    expect(s.value).not.toBe(odd);
+    expect(JSON.stringify(s.value)).not.toContain(JSON.stringify(password).slice(1, -1));
+    expect(s.json).toBe(JSON.stringify(s.value));
+    expect(scrubbedJson(undefined)).toEqual({ value: undefined, json: undefined });
+  });
+
+  it('an entry scrubbed at the boundary yields a document with no secret in any field, event.original included', () => {
+    const entry = {
+      id: 'e-1',
+      date_create: 1_700_000_000,
+      action: 'user_login',
+      actor: { type: 'user', user: { id: 'W1', name: `name ${token}`, email: 'a@example.com' } },
+      entity: { type: 'user', user: { id: 'W1', name: 'x' } },
+      context: { ua: `curl/8.0 Bearer ${token}`, ip_address: '10.0.0.1', location: { type: 'enterprise', id: 'E1', name: 'Ent', domain: 'ent' } },
+      details: { note: `pasted ${apiKey}`, unknown: 'Bearer xoxb-never-registered-token-1' },
+    };
+    const { value, json } = scrubbedJson(entry);
+    const r = toEcs(value, { keepOriginal: true, userAgent: createUserAgentParser(8) }, json);
+    expect(r.ok).toBe(true);
+    const out = JSON.stringify(r.ok ? r.doc : null);
+    expect(out).not.toContain(token);
+    expect(out).not.toContain(apiKey);
+    expect(out).not.toContain('xoxb-never-registered-token-1');
+    expect(out).toContain('[REDACTED]');
   });
 });
