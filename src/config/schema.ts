@@ -131,6 +131,8 @@ export const configSchema = z
         reconcileGraceSeconds: z.number().min(0).default(120),
         /** Skip a reset when Slack's own anomaly event response reset the user this recently. */
         alreadyResetMinutes: z.number().min(0).default(60),
+        /** Record, never execute, responses to alerts whose last event is older than this (backfills, catch-up after an outage); 0 = no limit. */
+        maxAlertAgeMinutes: z.number().min(0).default(60),
       })
       .strict()
       .prefault({}),

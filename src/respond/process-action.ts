@@ -12,16 +12,18 @@ import type { ActionJobV1, ActionOutcome, ActionResult, AuditLogLookup, SessionR
 /**
  * One response action, with every guard rail, in this order:
  *  1. an outcome already recorded for this idempotency key -> done (re-record it, never act again);
- *  2. protected users (config + our own admin actors) -> skipped_protected;
- *  3. dry-run mode -> dry_run (Slack is never called);
- *  4. an intent without an outcome (a worker died mid-call, or the call timed out) -> reconcile with the
+ *  2. an alert whose last event is older than responses.maxAlertAgeMinutes (a backfill, a catch-up after an
+ *     outage) -> skipped_stale, for every action type and in dry-run too; never for a recorded intent (5.);
+ *  3. protected users (config + our own admin actors) -> skipped_protected;
+ *  4. dry-run mode -> dry_run (Slack is never called);
+ *  5. an intent without an outcome (a worker died mid-call, or the call timed out) -> reconcile with the
  *     audit log: our user_session_reset_by_admin found -> executed; not found within the audit-log lag
  *     (reconcileGraceSeconds), or the audit API still unavailable on the last attempt -> uncertain, and the
  *     alert is flagged for a human. We never call Slack a second time unless Slack itself said the first
  *     call did nothing (ratelimited, user_session_reset_failed): a second reset is worse than an alert;
- *  5. Slack's own anomaly response just reset the user -> skipped_already_reset;
- *  6. per-user cooldown / global hourly cap, checked and the intent recorded atomically -> skipped_*;
- *  7. call Slack: ok -> executed; terminal error (cannot_reset_primary_owner, cannot_reset_bot...) -> failed,
+ *  6. Slack's own anomaly response just reset the user -> skipped_already_reset;
+ *  7. per-user cooldown / global hourly cap, checked and the intent recorded atomically -> skipped_*;
+ *  8. call Slack: ok -> executed; terminal error (cannot_reset_primary_owner, cannot_reset_bot...) -> failed,
  *     once, no retry; retryable -> throw (BullMQ retries after Retry-After).
  */
 export interface ResponderDeps {
@@ -75,6 +77,15 @@ export async function processAction(job: ActionJobV1, deps: ResponderDeps, attem
   if (rec.state === 'done' && rec.outcome) {
     // Recorded in Redis but maybe not in ES (a crash between the two): record again, idempotently.
     return finish(rec.outcome as ActionOutcome, rec.detail ?? {}, true);
+  }
+
+  // Old history (a backfill, a catch-up after an outage) is recorded, not acted on now. Not when an intent was
+  // recorded: that call may have reached Slack, and only reconciliation can tell. Only a parsable, too-old
+  // lastSeen is stale.
+  const maxAlertAgeMinutes = deps.config.responses.maxAlertAgeMinutes;
+  const lastSeenMs = Date.parse(job.alert.lastSeen);
+  if (rec.state !== 'intent' && maxAlertAgeMinutes > 0 && Number.isFinite(lastSeenMs) && now() - lastSeenMs > maxAlertAgeMinutes * 60_000) {
+    return finish('skipped_stale', { lastSeen: job.alert.lastSeen, maxAlertAgeMinutes });
   }
 
   if (job.action.type !== 'session_reset') return webhookAction(job, deps, lastAttempt, finish);

@@ -21,6 +21,7 @@ const OUTCOME_ECS: Record<ActionOutcome, 'success' | 'failure' | 'unknown'> = {
   skipped_cooldown: 'unknown',
   skipped_cap: 'unknown',
   skipped_already_reset: 'unknown',
+  skipped_stale: 'unknown',
   failed: 'failure',
   uncertain: 'unknown',
 };

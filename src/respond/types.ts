@@ -22,6 +22,7 @@ export const ACTION_OUTCOMES = [
   'skipped_cooldown',
   'skipped_cap',
   'skipped_already_reset',
+  'skipped_stale',
   'failed',
   'uncertain',
 ] as const;

@@ -39,8 +39,11 @@ class FakeAudit implements AuditLogLookup {
 }
 
 let alertSeq = 0;
-function job(userId: string, type: 'session_reset' | 'webhook' | 'slack_notify' = 'session_reset', extra: Record<string, unknown> = {}): ActionJobV1 {
+const DAY_MS = 86_400_000;
+/** A job for a fresh alert (its last event `lastSeenAgoMs` ago; fresh = just now), unless told otherwise. */
+function job(userId: string, type: 'session_reset' | 'webhook' | 'slack_notify' = 'session_reset', extra: Record<string, unknown> = {}, lastSeenAgoMs = 0): ActionJobV1 {
   const alertId = `alert-${++alertSeq}`;
+  const lastSeen = Date.now() - lastSeenAgoMs;
   const action = (type === 'session_reset' ? { type, mobile_only: false, web_only: false } : { type, ...extra }) as ActionJobV1['action'];
   return {
     v: 1,
@@ -50,7 +53,7 @@ function job(userId: string, type: 'session_reset' | 'webhook' | 'slack_notify' 
     action,
     rule: { id: 'r', name: 'Rule', severity: 'critical', reference: 'runbook' },
     target: { id: userId, email: `${userId}@example.com` },
-    alert: { firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:05:00.000Z', count: 61, groupKey: userId, eventIds: ['e1'] },
+    alert: { firstSeen: new Date(lastSeen - 300_000).toISOString(), lastSeen: new Date(lastSeen).toISOString(), count: 61, groupKey: userId, eventIds: ['e1'] },
   };
 }
 
@@ -173,8 +176,8 @@ describe('response guard rails (real Redis)', () => {
   });
 
   describe('crash between intent and outcome', () => {
-    async function crashed(s: ReturnType<typeof setup>, user: string, intentAgoMs: number) {
-      const j = job(user);
+    async function crashed(s: ReturnType<typeof setup>, user: string, intentAgoMs: number, lastSeenAgoMs = 0) {
+      const j = job(user, 'session_reset', {}, lastSeenAgoMs);
       // What a worker leaves behind when it dies right after calling Slack: an intent, no outcome.
       expect(await s.guards.acquire(j.key, user, Date.now() - intentAgoMs, 0, 100)).toBe('ok');
       return j;
@@ -214,6 +217,64 @@ describe('response guard rails (real Redis)', () => {
       const old = await crashed(s, 'W0USER0007', 120_000);
       expect((await processAction(old, s.deps, { attemptsMade: 1, maxAttempts: 8 })).outcome).toBe('uncertain');
       expect(s.resetter.calls).toEqual([]);
+    });
+
+    it('an intent recorded for an alert that is now stale is still reconciled, never skipped_stale', async () => {
+      const s = setup({ maxAlertAgeMinutes: 60 });
+      // The alert was fresh when the first attempt recorded its intent; by the retry it is 2 days old.
+      const j = await crashed(s, 'W0USER0010', 5000, 2 * DAY_MS);
+      s.audit.entries = [
+        { id: 'ours', action: 'user_session_reset_by_admin', date_create: Math.floor(Date.now() / 1000), entity: { user: { id: 'W0USER0010' } }, context: { app: { id: OWN_APP } } },
+      ];
+      expect(await processAction(j, s.deps, { attemptsMade: 1, maxAttempts: 8 })).toMatchObject({ outcome: 'executed', detail: { reconciled: true, auditEventId: 'ours' } });
+      expect(s.audit.queries).toHaveLength(1);
+      // Same age, no intent: the guard does apply.
+      expect((await processAction(job('W0USER0011', 'session_reset', {}, 2 * DAY_MS), s.deps, s.attempt)).outcome).toBe('skipped_stale');
+      expect(s.resetter.calls).toEqual([]);
+    });
+  });
+
+  describe('stale alerts (responses.maxAlertAgeMinutes)', () => {
+    it('an alert whose last event is 2 days old is recorded skipped_stale; Slack is never called', async () => {
+      const s = setup();
+      expect(s.config.responses.maxAlertAgeMinutes).toBe(60);
+      const j = job('W0STALE001', 'session_reset', {}, 2 * DAY_MS);
+      const res = await processAction(j, s.deps, s.attempt);
+      expect(res).toMatchObject({ outcome: 'skipped_stale', replayed: false, detail: { lastSeen: j.alert.lastSeen, maxAlertAgeMinutes: 60 } });
+      expect(s.resetter.calls).toEqual([]);
+      expect(s.audit.queries).toEqual([]);
+      const doc = s.recorder.docs.get(j.key);
+      expect(doc?.event).toMatchObject({ outcome: 'unknown' });
+      expect(doc?.slack.response).toMatchObject({ outcome: 'skipped_stale', mode: 'enforce', details: { lastSeen: j.alert.lastSeen, maxAlertAgeMinutes: 60 } });
+      // Recorded once for good: a replay re-records the outcome and still does not call Slack.
+      expect(await processAction(j, s.deps, { attemptsMade: 1, maxAttempts: 8 })).toMatchObject({ outcome: 'skipped_stale', replayed: true });
+      expect(s.resetter.calls).toEqual([]);
+    });
+
+    it('dry-run reports skipped_stale too (what enforce would do), and a stale webhook is not sent', async () => {
+      const s = setup({ mode: 'dry-run' });
+      expect((await processAction(job('W0STALE002', 'session_reset', {}, 2 * DAY_MS), s.deps, s.attempt)).outcome).toBe('skipped_stale');
+      const hits = webhookHits.length;
+      expect((await processAction(job('W0STALE002', 'webhook', { url: serverUrl }, 2 * DAY_MS), s.deps, s.attempt)).outcome).toBe('skipped_stale');
+      expect(webhookHits).toHaveLength(hits);
+      expect(s.resetter.calls).toEqual([]);
+    });
+
+    it('a fresh alert still executes: the limit is the age of the last event', async () => {
+      const s = setup({ maxAlertAgeMinutes: 10 });
+      expect((await processAction(job('W0FRESH001', 'session_reset', {}, 9 * 60_000), s.deps, s.attempt)).outcome).toBe('executed');
+      expect((await processAction(job('W0FRESH002', 'session_reset', {}, 11 * 60_000), s.deps, s.attempt)).outcome).toBe('skipped_stale');
+      // An unparsable lastSeen is not silently treated as stale.
+      const bad = job('W0FRESH003');
+      bad.alert.lastSeen = 'not a date';
+      expect((await processAction(bad, s.deps, s.attempt)).outcome).toBe('executed');
+      expect(s.resetter.calls).toEqual(['W0FRESH001', 'W0FRESH003']);
+    });
+
+    it('maxAlertAgeMinutes 0 disables the guard', async () => {
+      const s = setup({ maxAlertAgeMinutes: 0 });
+      expect((await processAction(job('W0OLD00001', 'session_reset', {}, 60 * DAY_MS), s.deps, s.attempt)).outcome).toBe('executed');
+      expect(s.resetter.calls).toEqual(['W0OLD00001']);
     });
   });
 
