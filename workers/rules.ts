@@ -15,6 +15,7 @@ import { EsAlertSink } from '../src/rules/alerts.js';
 import { processRulesBatch, type RulesEngineDeps } from '../src/rules/engine.js';
 import { compileRule } from '../src/rules/evaluate.js';
 import { configuredRulePaths, loadRulesOrThrow } from '../src/rules/load.js';
+import { documentsForRules } from '../src/rules/rules-job.js';
 import { checkCollectionStalls } from '../src/rules/stall.js';
 import { RedisRuleState } from '../src/rules/state-redis.js';
 import { createEsClient } from '../src/sink/es-client.js';
@@ -40,6 +41,7 @@ function rulesJob(data: unknown): RulesJobV1 | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Partial<RulesJobV1>;
   if (d.v !== 1 || !Array.isArray(d.events)) return undefined;
+  if (d.fields !== undefined && (!Array.isArray(d.fields) || d.fields.some((f) => typeof f !== 'string'))) return undefined;
   return d as RulesJobV1;
 }
 
@@ -95,7 +97,8 @@ export async function startRulesWorker(config: Config, log: Logger, overrides: R
           return { skipped: 'unknown_version' };
         }
         const started = Date.now();
-        const out = await processRulesBatch(deps, data.events, data.sourceId);
+        const events = await documentsForRules(data, { es, eventsAlias: n.eventsAlias, log: rlog });
+        const out = await processRulesBatch(deps, events, data.sourceId);
         metrics.jobDuration.observe({ queue: QUEUES.rules, outcome: 'ok' }, (Date.now() - started) / 1000);
         return { alerts: out.written.length, actions: out.actionsEnqueued, ignoredOwn: out.ignoredOwn };
       },

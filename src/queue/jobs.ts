@@ -38,8 +38,10 @@ export interface IngestJobV1 {
 export interface RulesJobV1 {
   v: 1;
   sourceId: string;
-  /** Normalized ECS documents (already indexed). */
+  /** Normalized ECS documents (already indexed), projected onto `fields` when that is set. */
   events: Record<string, unknown>[];
+  /** The field paths the documents were projected onto (the indexer's rule pack); absent: whole documents. */
+  fields?: readonly string[];
 }
 
 /** Deterministic ingest job id: a replay of the same page after a crash cannot double-enqueue. */

@@ -11,7 +11,16 @@ export const FIELD_PATH_RE = /^[A-Za-z@_][A-Za-z0-9@_-]*(\.[A-Za-z0-9@_-]+)*$/;
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
+/** Every path a getter was compiled for in this process: the rules code reads documents only through getters. */
+const compiledPaths = new Set<string>();
+
+/** The paths compiled so far (after the rule pack is compiled: every field the rules and alerts can read). */
+export function compiledFieldPaths(): ReadonlySet<string> {
+  return compiledPaths;
+}
+
 export function compileGetter(path: string): FieldGetter {
+  compiledPaths.add(path);
   const segs = path.split('.');
   // joined[i][j] = segs[i..j).join('.') precomputed so lookups never allocate.
   const joined: string[][] = segs.map((_, i) => segs.map((__, j) => (j > i ? segs.slice(i, j).join('.') : '')).concat([segs.slice(i).join('.')]));

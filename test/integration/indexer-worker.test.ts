@@ -7,6 +7,8 @@ import { QUEUES, ingestJobId, type IngestJobV1, type RulesJobV1 } from '../../sr
 import { listDeadLetters } from '../../src/sink/dead-letter.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { installTemplates, removeLayout } from '../../src/sink/templates.js';
+import { FieldProjection } from '../../src/rules/projection.js';
+import { documentsForRules } from '../../src/rules/rules-job.js';
 import { startIndexer } from '../../workers/indexer.js';
 import { ELASTICSEARCH_URL, testConfig } from '../helpers/env.js';
 import { CuttableProxy } from '../helpers/tcp-proxy.js';
@@ -81,6 +83,27 @@ describe('indexer worker', () => {
     const first = forwarded?.data.events[0] as { event: Record<string, unknown>; user: Record<string, unknown> };
     expect(first.event.original).toBeUndefined();
     expect(first.event.id).toBe('a-0');
+    // Projected onto what the rule pack reads: the actor is there, fields no rule reads are not.
+    expect(forwarded?.data.fields).toContain('user.target.id');
+    expect(first.user.id).toBe('W1');
+    expect(first.event.ingested).toBeUndefined();
+  });
+
+  it('a rules worker whose pack reads more than a job carries evaluates the whole documents from ES', async () => {
+    const forwarded = await rules.getJob(`rules.${ingestJobId('acme', 'live:100-200', 0, 0)}`);
+    const job = forwarded?.data as RulesJobV1;
+    const deps = { es: direct, eventsAlias: names(base).eventsAlias, log };
+    // Same pack as the indexer's: the job is used as it is.
+    expect(await documentsForRules(job, deps)).toBe(job.events);
+    // An indexer with an older pack projected onto fewer fields: the documents come back whole (minus event.original).
+    const narrow = new FieldProjection(['@timestamp', 'event.id']);
+    const old: RulesJobV1 = { ...job, fields: narrow.paths, events: job.events.map((d) => narrow.project(d)) };
+    expect((old.events[0] as { event: Record<string, unknown> }).event.action).toBeUndefined();
+    const docs = (await documentsForRules(old, deps)) as { event: Record<string, unknown>; user: Record<string, unknown> }[];
+    expect(docs.map((d) => d.event.id)).toEqual(job.events.map((d) => (d as { event: { id: string } }).event.id));
+    expect(docs[1]?.event.action).toBe('anomaly');
+    expect(docs[0]?.user.id).toBe('W1');
+    expect(docs[0]?.event.original).toBeUndefined();
   });
 
   it('a re-delivered page (new job, same entries) indexes nothing new but still forwards the events once', async () => {
