@@ -7,7 +7,7 @@ import { createEnrichers } from '../src/normalize/enrich.js';
 import type { Logger } from '../src/observe/logger.js';
 import { metrics } from '../src/observe/metrics.js';
 import { bullPrefix, createRedis } from '../src/queue/connection.js';
-import { QUEUES, type IngestJobV1, type RulesJobV1 } from '../src/queue/jobs.js';
+import { QUEUES, type IngestJob, type RulesJobV1 } from '../src/queue/jobs.js';
 import { BulkWriter } from '../src/sink/bulk-writer.js';
 import { writeDeadLetters } from '../src/sink/dead-letter.js';
 import { createEsClient } from '../src/sink/es-client.js';
@@ -28,21 +28,21 @@ export interface IndexerOptions {
   maxRetryDelayMs?: number;
 }
 
-const ingestJobSchema = z
-  .object({
-    v: z.literal(1),
-    sourceId: z.string().min(1),
-    kind: z.enum(['live', 'rescan', 'backfill']),
-    windowId: z.string(),
-    page: z.number().int(),
-    chunk: z.number().int(),
-    fetchedAt: z.number(),
-    entries: z.array(z.unknown()),
-  })
-  .loose();
+const ingestHead = {
+  sourceId: z.string().min(1),
+  kind: z.enum(['live', 'rescan', 'backfill']),
+  windowId: z.string(),
+  page: z.number().int(),
+  chunk: z.number().int(),
+  fetchedAt: z.number(),
+};
+const ingestJobSchema = z.discriminatedUnion('v', [
+  z.object({ v: z.literal(1), ...ingestHead, entries: z.array(z.unknown()) }).loose(),
+  z.object({ v: z.literal(2), ...ingestHead, entries: z.array(z.string()) }).loose(),
+]);
 
 /** Deterministic rules job id: a retried or re-delivered ingest job cannot enqueue its events twice. */
-export function rulesJobId(ingestJobId: string | undefined, job: Pick<IngestJobV1, 'sourceId' | 'windowId' | 'page' | 'chunk'>): string {
+export function rulesJobId(ingestJobId: string | undefined, job: Pick<IngestJob, 'sourceId' | 'windowId' | 'page' | 'chunk'>): string {
   if (ingestJobId !== undefined && ingestJobId !== '') return `rules.${ingestJobId.replace(/:/g, '_')}`;
   const h = createHash('sha256').update(`${job.sourceId}\n${job.windowId}\n${job.page}\n${job.chunk}`).digest('hex').slice(0, 32);
   return `rules.${h}`;
@@ -92,7 +92,7 @@ export async function startIndexer(config: Config, log: Logger, options: Indexer
         ilog.error({ jobId: job.id }, 'ingest job payload not understood; dead-lettered');
         return { indexed: 0, duplicates: 0, deadLettered: 1 };
       }
-      const ingest = parsed.data as IngestJobV1;
+      const ingest = parsed.data as IngestJob;
       const result = await processIngestJob(ingest, { es, config, log: ilog, enrichers, writer, jobId: job.id, attempt: job.attemptsMade + 1 });
       if (result.docs.length > 0) {
         await rulesQueue.add(

@@ -7,11 +7,20 @@ import type { RawEntry } from '../slack/entry.js';
  * ingest job ids stable on replay.
  */
 export function chunkEntries(entries: readonly RawEntry[], maxEntries: number, maxBytes: number): RawEntry[][] {
-  const chunks: RawEntry[][] = [];
-  let current: RawEntry[] = [];
+  return chunkBySize(entries, (e) => Buffer.byteLength(JSON.stringify(e), 'utf8'), maxEntries, maxBytes);
+}
+
+/** The same cut for entries already in JSON text (sized by their own bytes, nothing serialized). */
+export function chunkTexts(texts: readonly string[], maxEntries: number, maxBytes: number): string[][] {
+  return chunkBySize(texts, (t) => Buffer.byteLength(t, 'utf8'), maxEntries, maxBytes);
+}
+
+function chunkBySize<T>(entries: readonly T[], sizeOf: (entry: T) => number, maxEntries: number, maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 2; // "[]"
   for (const entry of entries) {
-    const size = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1; // + comma
+    const size = sizeOf(entry) + 1; // + comma
     if (current.length > 0 && (current.length >= maxEntries || bytes + size > maxBytes)) {
       chunks.push(current);
       current = [];

@@ -1,8 +1,8 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Config } from '../config/schema.js';
-import { ingestJobId, type IngestJobV1, type WindowKind } from '../queue/jobs.js';
+import { ingestJobId, type IngestJob, type WindowKind } from '../queue/jobs.js';
 import type { RawEntry } from '../slack/entry.js';
-import { chunkEntries } from './chunk-entries.js';
+import { chunkEntries, chunkTexts } from './chunk-entries.js';
 
 /**
  * Job options of every ingest job. Many attempts with exponential backoff (BullMQ's builtin, jittered): the
@@ -26,6 +26,8 @@ export interface PageToQueue {
   windowId: string;
   page: number;
   entries: RawEntry[];
+  /** The entries' JSON texts as Slack sent them (same order); queued as v2 jobs when present. */
+  texts?: string[] | undefined;
   fetchedAt: number;
 }
 
@@ -35,14 +37,20 @@ export interface QueuedPage {
   newestEventAt: number | null;
 }
 
-/** Chunk one page and enqueue it with deterministic job ids (ingestJobId): a replay cannot double-enqueue. */
+/**
+ * Chunk one page and enqueue it with deterministic job ids (ingestJobId): a replay cannot double-enqueue.
+ * With the entries' texts at hand the jobs carry those (v2: sized and passed on without serializing anything);
+ * otherwise the parsed entries (v1).
+ */
 export async function queuePage(queue: Queue, config: Config, p: PageToQueue): Promise<QueuedPage> {
-  const chunks = chunkEntries(p.entries, config.collector.jobMaxEntries, config.collector.jobMaxBytes);
+  const { jobMaxEntries, jobMaxBytes } = config.collector;
+  const head = { sourceId: p.sourceId, kind: p.kind, windowId: p.windowId, page: p.page, fetchedAt: p.fetchedAt };
+  const payloads: IngestJob[] =
+    p.texts !== undefined && p.texts.length === p.entries.length
+      ? chunkTexts(p.texts, jobMaxEntries, jobMaxBytes).map((entries, chunk) => ({ v: 2, ...head, chunk, entries }))
+      : chunkEntries(p.entries, jobMaxEntries, jobMaxBytes).map((entries, chunk) => ({ v: 1, ...head, chunk, entries }));
   const opts = ingestJobOptions(config);
-  const jobs = chunks.map((entries, chunk) => {
-    const data: IngestJobV1 = { v: 1, sourceId: p.sourceId, kind: p.kind, windowId: p.windowId, page: p.page, chunk, fetchedAt: p.fetchedAt, entries };
-    return { name: 'ingest', data, opts: { ...opts, jobId: ingestJobId(p.sourceId, p.windowId, p.page, chunk) } };
-  });
+  const jobs = payloads.map((data) => ({ name: 'ingest', data, opts: { ...opts, jobId: ingestJobId(p.sourceId, p.windowId, p.page, data.chunk) } }));
   if (jobs.length > 0) await queue.addBulk(jobs);
   return { jobs: jobs.length, entries: p.entries.length, newestEventAt: newestDate(p.entries) };
 }

@@ -90,7 +90,7 @@ export async function runWindow(d: RunWindowDeps, key: string, start: WindowReco
     }
 
     const fetchedAt = now();
-    const queued = await queuePage(d.ingest, d.config, { sourceId: d.source.id, kind: rec.kind, windowId: rec.windowId, page: rec.page, entries: page.entries, fetchedAt });
+    const queued = await queuePage(d.ingest, d.config, { sourceId: d.source.id, kind: rec.kind, windowId: rec.windowId, page: rec.page, entries: page.entries, texts: page.texts, fetchedAt });
     metrics.eventsFetched.inc({ source: d.source.id, kind: rec.kind }, page.entries.length);
     restartsThisRun = 0;
     rec = { ...rec, page: rec.page + 1, cursor: page.nextCursor ?? '', attempts: 0, events: rec.events + queued.entries, updatedAt: fetchedAt };

@@ -17,6 +17,8 @@ export interface LogsQuery {
 
 export interface LogsPage {
   entries: RawEntry[];
+  /** Each entry's JSON text as Slack sent it, when the client could slice it from the body (same order). */
+  texts?: string[] | undefined;
   nextCursor: string | undefined;
   status: number;
 }

@@ -70,12 +70,13 @@ function scrub(value: unknown, depth: number): unknown {
 /**
  * Scrub a JSON value and serialize it. One scan of the serialized text decides whether any string in it can
  * hold a secret; only then is the value walked and copied (the common case costs one JSON.stringify, which the
- * caller needed anyway). `json` is the scrubbed value's JSON, undefined when the value has none (cycles, BigInt).
+ * caller needed anyway, or none when the caller has the value's text: `serialized`, returned as is when clean).
+ * `json` is the scrubbed value's JSON, undefined when the value has none (cycles, BigInt).
  */
-export function scrubbedJson<T>(value: T): { value: T; json: string | undefined } {
+export function scrubbedJson<T>(value: T, serialized?: string): { value: T; json: string | undefined } {
   let json: string | undefined;
   try {
-    json = serialize(value);
+    json = serialized ?? serialize(value);
   } catch {
     return { value: scrubSecrets(value), json: undefined };
   }

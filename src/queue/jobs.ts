@@ -35,6 +35,29 @@ export interface IngestJobV1 {
   entries: RawEntry[];
 }
 
+/**
+ * An ingest job whose entries are JSON texts, each as Slack sent it (sliced from the /logs body): nothing is
+ * serialized again on the way, and the text becomes `event.original` unchanged.
+ */
+export interface IngestJobV2 extends Omit<IngestJobV1, 'v' | 'entries'> {
+  v: 2;
+  entries: string[];
+}
+
+export type IngestJob = IngestJobV1 | IngestJobV2;
+
+/** The entries of an ingest job of either version, parsed (a v2 text that does not parse stays a string). */
+export function ingestJobEntries(job: IngestJob): unknown[] {
+  if (job.v === 1) return job.entries;
+  return job.entries.map((text) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  });
+}
+
 export interface RulesJobV1 {
   v: 1;
   sourceId: string;

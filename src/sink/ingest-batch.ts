@@ -6,7 +6,7 @@ import { toEcs, type EcsDocument } from '../normalize/index.js';
 import type { Logger } from '../observe/logger.js';
 import { metrics } from '../observe/metrics.js';
 import { scrubbedJson } from '../observe/secrets.js';
-import type { IngestJobV1 } from '../queue/jobs.js';
+import { ingestJobEntries, type IngestJob } from '../queue/jobs.js';
 import { BulkWriter, type BulkDoc } from './bulk-writer.js';
 import { writeDeadLetters, type DeadLetterInput } from './dead-letter.js';
 import { eventsIndexFor } from './templates.js';
@@ -38,7 +38,7 @@ function str(v: unknown): string | undefined {
  * Validate + normalize + bulk-write raw entries; report what happened to each one. Shared by the ingest job
  * and by `dlq replay`, so a replayed entry takes exactly the path a fresh one does.
  */
-export async function indexRawEntries(raws: unknown[], sourceId: string, deps: IngestDeps): Promise<EntryOutcome[]> {
+export async function indexRawEntries(raws: readonly unknown[], sourceId: string, deps: IngestDeps, texts?: readonly (string | undefined)[]): Promise<EntryOutcome[]> {
   const { config } = deps;
   const writer = deps.writer ?? BulkWriter.fromConfig(deps.es, config);
   const ingestedAt = (deps.now?.() ?? new Date()).toISOString();
@@ -48,7 +48,7 @@ export async function indexRawEntries(raws: unknown[], sourceId: string, deps: I
   raws.forEach((input, position) => {
     // Scrub at the boundary, before anything is derived from the entry (event.original, the UA parse, every
     // field): a token pasted into an audited field must not reach ES, and nothing downstream adds one.
-    const { value: raw, json } = scrubbedJson(input);
+    const { value: raw, json } = scrubbedJson(input, texts?.[position]);
     const r = toEcs(raw, ctx, json);
     if (!r.ok) {
       const obj = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -83,6 +83,13 @@ export async function indexRawEntries(raws: unknown[], sourceId: string, deps: I
   return outcomes.sort((a, b) => a.position - b.position);
 }
 
+/** v1 jobs hold parsed entries; v2 jobs their texts, kept for event.original (one that does not parse stays a string: invalid, dead-lettered as is). */
+function decodeEntries(job: IngestJob): { raws: unknown[]; texts: (string | undefined)[] | undefined } {
+  const raws = ingestJobEntries(job);
+  if (job.v === 1) return { raws, texts: undefined };
+  return { raws, texts: job.entries.map((text, i) => (raws[i] === text ? undefined : text)) };
+}
+
 export interface IngestResult {
   indexed: number;
   duplicates: number;
@@ -96,10 +103,11 @@ export interface IngestResult {
  * the dead letters, and the queue runs the whole job again (already-written entries then answer 409).
  * `docs` holds every valid normalized document of the batch (new and duplicates) for the rules queue.
  */
-export async function processIngestJob(job: IngestJobV1, deps: IngestDeps): Promise<IngestResult> {
+export async function processIngestJob(job: IngestJob, deps: IngestDeps): Promise<IngestResult> {
   const { config, log } = deps;
   const source = job.sourceId;
-  const outcomes = await indexRawEntries(job.entries, source, deps);
+  const { raws, texts } = decodeEntries(job);
+  const outcomes = await indexRawEntries(raws, source, deps, texts);
   const letters: DeadLetterInput[] = [];
   const docs: EcsDocument[] = [];
   let indexed = 0;
@@ -108,7 +116,7 @@ export async function processIngestJob(job: IngestJobV1, deps: IngestDeps): Prom
   let newest = 0;
   let firstRetryReason = '';
   for (const o of outcomes) {
-    const raw = job.entries[o.position];
+    const raw = raws[o.position];
     switch (o.status) {
       case 'created':
       case 'duplicate':

@@ -5,6 +5,7 @@ import { metrics } from '../observe/metrics.js';
 import { registerSecret } from '../observe/secrets.js';
 import { classifyHttpFailure } from './classify.js';
 import type { RawEntry } from './entry.js';
+import { entryTexts } from './entry-texts.js';
 import { SlackHttp, headerValue, parseJson, type RawResponse } from './http.js';
 
 /**
@@ -29,6 +30,8 @@ export interface LogsQuery {
 
 export interface LogsPage {
   entries: RawEntry[];
+  /** Each entry's JSON text sliced from the body (see entryTexts), when the body allows it. */
+  texts?: string[] | undefined;
   /** Undefined on the last page (Slack sends an empty string, null, or nothing). */
   nextCursor: string | undefined;
   status: number;
@@ -89,7 +92,8 @@ export class AuditLogsClient {
       this.count('/logs', 'ok');
       const next = env.data.response_metadata?.next_cursor;
       const entries = env.data.entries as RawEntry[]; // verbatim; see logsEnvelope
-      return { entries, nextCursor: typeof next === 'string' && next !== '' ? next : undefined, status: res.status };
+      const texts = entryTexts(res.text);
+      return { entries, ...(texts?.length === entries.length ? { texts } : {}), nextCursor: typeof next === 'string' && next !== '' ? next : undefined, status: res.status };
     }
     throw this.fail('/logs', res, parsed.ok ? parsed.value : undefined, parsed.ok);
   }

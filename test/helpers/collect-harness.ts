@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/schema.js';
 import { bullPrefix, deleteKeysMatching } from '../../src/queue/connection.js';
-import { QUEUES, type IngestJobV1 } from '../../src/queue/jobs.js';
+import { QUEUES, ingestJobEntries, type IngestJob, type IngestJobV1 } from '../../src/queue/jobs.js';
 import { startSimulator, type SimHandle } from '../../src/sim/server.js';
 import type { SimOptions } from '../../src/sim/state.js';
 import { REDIS_URL, testConfig } from './env.js';
@@ -60,10 +60,13 @@ export async function collectFixture(sim: SimOptions, source: Record<string, unk
   };
 }
 
-/** Every ingest job (any state), as the indexer would receive them. */
+/** Every ingest job (any state), as the indexer would receive them, entries parsed (v2 jobs carry texts). */
 export async function ingestJobs(ingest: Queue): Promise<IngestJobV1[]> {
   const jobs = await ingest.getJobs(['wait', 'prioritized', 'delayed', 'active', 'completed', 'failed'], 0, -1);
-  return jobs.map((j) => j.data as IngestJobV1);
+  return jobs.map((j) => {
+    const data = j.data as IngestJob;
+    return { ...data, v: 1, entries: ingestJobEntries(data) as IngestJobV1['entries'] };
+  });
 }
 
 export async function collectedIds(ingest: Queue): Promise<Map<string, number>> {

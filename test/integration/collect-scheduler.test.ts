@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { createLogger } from '../../src/observe/logger.js';
 import { bullPrefix } from '../../src/queue/connection.js';
-import { QUEUES } from '../../src/queue/jobs.js';
+import { QUEUES, ingestJobEntries, type IngestJob } from '../../src/queue/jobs.js';
 import { readCoverage, readSourceState } from '../../src/collect/coverage.js';
 import { collectKeys } from '../../src/collect/keys.js';
 import { AuditLogsClient } from '../../src/slack/audit-client.js';
@@ -195,7 +195,7 @@ describe('collector against the simulator', () => {
     // A consumer drains the queue: collection resumes where it stopped and completes.
     const seen = new Set<string>();
     const consumer = new Worker(QUEUES.ingest, (job) => {
-      for (const e of (job.data as { entries: Array<{ id: string }> }).entries) seen.add(e.id);
+      for (const e of ingestJobEntries(job.data as IngestJob) as Array<{ id: string }>) seen.add(e.id);
       return Promise.resolve();
     }, { connection: fx.redis.duplicate(), prefix: bullPrefix(fx.config), concurrency: 4 });
     closers.push(() => consumer.close());

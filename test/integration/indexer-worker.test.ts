@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names } from '../../src/config/load.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { bullPrefix, createRedis } from '../../src/queue/connection.js';
-import { QUEUES, ingestJobId, type IngestJobV1, type RulesJobV1 } from '../../src/queue/jobs.js';
+import { QUEUES, ingestJobId, type IngestJobV1, type IngestJobV2, type RulesJobV1 } from '../../src/queue/jobs.js';
 import { listDeadLetters } from '../../src/sink/dead-letter.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { installTemplates, removeLayout } from '../../src/sink/templates.js';
@@ -115,13 +115,13 @@ describe('indexer worker', () => {
   });
 
   it('an unknown payload version is dead-lettered, not crashed on', async () => {
-    const job = await ingest.add('ingest', { v: 2, sourceId: 'acme', stuff: [1, 2] }, { jobId: 'ingest.future' });
+    const job = await ingest.add('ingest', { v: 99, sourceId: 'acme', stuff: [1, 2] }, { jobId: 'ingest.future' });
     const result = (await job.waitUntilFinished(events, 30_000)) as { deadLettered: number };
     expect(result.deadLettered).toBe(1);
     const dlq = await listDeadLetters(direct, base);
     const rec = dlq.find((h) => h.record.dlq.kind === 'job');
     expect(rec?.record.dlq).toMatchObject({ stage: 'decode', reason: 'SLACK_AUDIT_JOB_INVALID', job_id: 'ingest.future', source_id: 'acme' });
-    expect(JSON.parse(rec?.record.dlq.raw ?? '')).toEqual({ v: 2, sourceId: 'acme', stuff: [1, 2] });
+    expect(JSON.parse(rec?.record.dlq.raw ?? '')).toEqual({ v: 99, sourceId: 'acme', stuff: [1, 2] });
   });
 
   it('while ES is down the job waits in delayed without using attempts, then completes once ES is back', async () => {
@@ -148,5 +148,19 @@ describe('indexer worker', () => {
     }
     expect(await countIds('b')).toBe(4);
     expect((await rules.getJob(`rules.${id}`))?.data.events).toHaveLength(4);
+  });
+
+  it('a v2 job (entries as the texts Slack sent) indexes them with event.original byte for byte; a text that does not parse is dead-lettered', async () => {
+    const texts = entries('t', 3).map((e, i) => (i === 1 ? JSON.stringify(e, null, 1) : JSON.stringify(e)));
+    const job2: IngestJobV2 = { v: 2, sourceId: 'acme', kind: 'live', windowId: 'live:300-400', page: 0, chunk: 0, fetchedAt: Date.now(), entries: [...texts, '{"id":"t-broken",'] };
+    const id = ingestJobId('acme', 'live:300-400', 0, 0);
+    const job = await ingest.add('ingest', job2, { jobId: id });
+    const result = (await job.waitUntilFinished(events, 30_000)) as { indexed: number; deadLettered: number };
+    expect(result).toMatchObject({ indexed: 3, deadLettered: 1 });
+    const res = await direct.search<{ event: { id: string; original: string } }>({ index: names(base).eventsAlias, query: { prefix: { 'event.id': 't-' } }, sort: [{ 'event.id': 'asc' }] });
+    expect(res.hits.hits.map((h) => h._source?.event.original)).toEqual(texts);
+    const dlq = await listDeadLetters(direct, base);
+    expect(dlq.some((h) => h.record.dlq.raw === JSON.stringify('{"id":"t-broken",'))).toBe(true);
+    expect((await rules.getJob(`rules.${id}`))?.data.events).toHaveLength(3);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chunkEntries } from '../../src/collect/chunk-entries.js';
+import { chunkEntries, chunkTexts } from '../../src/collect/chunk-entries.js';
 import { backoffMs } from '../../src/collect/sleep.js';
 import { ingestJobOptions, newestDate } from '../../src/collect/ingest-producer.js';
 import { ingestJobId } from '../../src/queue/jobs.js';
@@ -22,6 +22,16 @@ describe('chunkEntries', () => {
     expect(chunks.flat()).toEqual(entries);
     expect(chunks.find((c) => c.includes(entries[1] as (typeof entries)[number]))).toHaveLength(1);
     for (const c of chunks) if (c.length > 1) expect(Buffer.byteLength(JSON.stringify(c))).toBeLessThanOrEqual(1000);
+  });
+
+  it('texts are cut exactly where their parsed entries are', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 60 }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 200, max: 3000 }), (pads, maxEntries, maxBytes) => {
+        const entries = pads.map((p, i) => entry(i, p));
+        const byText = chunkTexts(entries.map((e) => JSON.stringify(e)), maxEntries, maxBytes);
+        expect(byText.map((c) => c.map((t) => JSON.parse(t) as unknown))).toEqual(chunkEntries(entries, maxEntries, maxBytes));
+      }),
+    );
   });
 
   it('an empty page gives no chunk', () => {

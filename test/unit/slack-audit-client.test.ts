@@ -68,6 +68,9 @@ describe('AuditLogsClient.fetchPage', () => {
     expect(seenAuth).toBe(`Bearer ${TOKEN}`);
     const parsed = JSON.parse(fixture) as { entries: unknown[] };
     expect(page.entries).toEqual(parsed.entries);
+    // Each entry's text as sent, in order (what the ingest jobs carry and event.original keeps).
+    expect(page.texts?.map((t) => JSON.parse(t) as unknown)).toEqual(parsed.entries);
+    expect(page.texts?.every((t) => fixture.includes(t))).toBe(true);
     expect(page.nextCursor).toBeUndefined();
     expect(page.status).toBe(200);
   });
@@ -83,6 +86,7 @@ describe('AuditLogsClient.fetchPage', () => {
     logs().reply(200, { entries, response_metadata: { next_cursor: 'bmV4dA==' } }, { headers: JSON_HEADERS });
     const page = await client.fetchPage({ limit: 5 });
     expect(page.entries).toEqual(entries);
+    expect(page.texts).toEqual(entries.map((e) => JSON.stringify(e)));
     expect(page.nextCursor).toBe('bmV4dA==');
     // The tolerant boundary schema still accepts the odd-but-valid ones.
     expect(page.entries.slice(0, 3).map((e) => auditEntrySchema.safeParse(e).success)).toEqual([true, true, true]);
