@@ -92,7 +92,9 @@ function serialize(value: unknown): string | undefined {
 }
 
 function mayHoldSecret(json: string): boolean {
-  if (MAY_HOLD_TOKEN.test(json)) return true;
+  // A \u escape can spell any character, so text that has one is walked value by value (Slack's encoder
+  // escapes non-ASCII this way; a hostile one could hide a token's letters).
+  if (MAY_HOLD_TOKEN.test(json) || json.includes('\\u')) return true;
   for (const s of secretsInJson) if (json.includes(s)) return true;
   return false;
 }

@@ -63,6 +63,11 @@ describe('logging never leaks secrets', () => {
     expect(JSON.stringify(s.value)).not.toContain(JSON.stringify(password).slice(1, -1));
     expect(s.json).toBe(JSON.stringify(s.value));
     expect(scrubbedJson(undefined)).toEqual({ value: undefined, json: undefined });
+    // The text as Slack sent it may spell letters as \u escapes: the scan must not be fooled.
+    const sent = '{"details":{"note":"\\u0078oxp-hidden-token-1234"}}';
+    const hidden = scrubbedJson(JSON.parse(sent) as unknown, sent);
+    expect(JSON.stringify(hidden.value)).not.toContain('xoxp-hidden');
+    expect(hidden.json).not.toContain('hidden-token');
   });
 
   it('an entry scrubbed at the boundary yields a document with no secret in any field, event.original included', () => {
