@@ -12,7 +12,10 @@ export function registerSecret(value: string | undefined | null): void {
   // Very short values would scrub innocent text; real tokens and keys are long.
   if (value && value.length >= 8) {
     secrets.add(value);
-    secretsInJson.add(JSON.stringify(value).slice(1, -1));
+    const inJson = JSON.stringify(value).slice(1, -1);
+    secretsInJson.add(inJson);
+    // Encoders that escape the solidus (Slack's does) write "/" as "\/".
+    if (inJson.includes('/')) secretsInJson.add(inJson.replaceAll('/', '\\/'));
   }
 }
 

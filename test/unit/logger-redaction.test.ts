@@ -68,6 +68,11 @@ describe('logging never leaks secrets', () => {
     const hidden = scrubbedJson(JSON.parse(sent) as unknown, sent);
     expect(JSON.stringify(hidden.value)).not.toContain('xoxp-hidden');
     expect(hidden.json).not.toContain('hidden-token');
+    // A registered secret with a slash, in text whose encoder escapes the solidus.
+    registerSecret('sl/ash-secret-value');
+    const escaped = '{"details":{"note":"sl\\/ash-secret-value"}}';
+    const found = scrubbedJson(JSON.parse(escaped) as unknown, escaped);
+    expect(JSON.stringify(found.value)).not.toContain('ash-secret-value');
   });
 
   it('an entry scrubbed at the boundary yields a document with no secret in any field, event.original included', () => {
