@@ -157,6 +157,7 @@ describe('indexer worker', () => {
     const job = await ingest.add('ingest', job2, { jobId: id });
     const result = (await job.waitUntilFinished(events, 30_000)) as { indexed: number; deadLettered: number };
     expect(result).toMatchObject({ indexed: 3, deadLettered: 1 });
+    await direct.indices.refresh({ index: names(base).eventsAlias });
     const res = await direct.search<{ event: { id: string; original: string } }>({ index: names(base).eventsAlias, query: { prefix: { 'event.id': 't-' } }, sort: [{ 'event.id': 'asc' }] });
     expect(res.hits.hits.map((h) => h._source?.event.original)).toEqual(texts);
     const dlq = await listDeadLetters(direct, base);
