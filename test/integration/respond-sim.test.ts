@@ -8,6 +8,7 @@ import { toEcs } from '../../src/normalize/index.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { QUEUES, type RulesJobV1 } from '../../src/queue/jobs.js';
 import { bullPrefix, createRedis, deleteKeysMatching } from '../../src/queue/connection.js';
+import { listDeadLetters } from '../../src/sink/dead-letter.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { installTemplates } from '../../src/sink/templates.js';
 import {
@@ -177,5 +178,9 @@ describe('attack story through the rules role', () => {
     });
     expect(actions.map((a) => a.slack.response.outcome).sort()).toEqual(['dry_run', 'dry_run', 'skipped_protected']);
     expect(await adminCalls(ctx.sim)).toEqual([]);
+    // The payload nobody understands is parked in the DLQ, not dropped.
+    const bad = await until('the bad rules job dead-lettered', async () => (await listDeadLetters(ctx.es, ctx.config)).find((h) => h.record.dlq.job_id === 'story-bad'));
+    expect(bad.record.dlq).toMatchObject({ kind: 'job', stage: 'decode', reason: 'SLACK_AUDIT_JOB_INVALID' });
+    expect(JSON.parse(bad.record.dlq.raw)).toEqual({ v: 99, events: 'nope' });
   });
 });
