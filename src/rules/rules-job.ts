@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Config } from '../config/schema.js';
+import { withoutOriginal } from '../export/records.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { RulesJobV1 } from '../queue/jobs.js';
@@ -34,13 +35,6 @@ export function rulesJobBuilder(config: Config, log: Logger): RulesJobBuilder {
     return { fields: p.paths, build: (sourceId, docs) => ({ v: 1, sourceId, fields: p.paths, events: docs.map((d) => p.project(d)) }) };
   }
   return { fields: undefined, build: (sourceId, docs) => ({ v: 1, sourceId, events: docs.map(withoutOriginal) }) };
-}
-
-function withoutOriginal(doc: EcsDocument): EcsDocument {
-  const event = doc.event;
-  if (event === null || typeof event !== 'object' || !('original' in event)) return doc;
-  const { original: _original, ...rest } = event as Record<string, unknown>;
-  return { ...doc, event: rest };
 }
 
 /**
