@@ -9,7 +9,7 @@ import { metrics } from '../src/observe/metrics.js';
 import { bullPrefix, createRedis } from '../src/queue/connection.js';
 import { QUEUES, type IngestJob, type RulesJobV1 } from '../src/queue/jobs.js';
 import { BulkWriter } from '../src/sink/bulk-writer.js';
-import { writeDeadLetters } from '../src/sink/dead-letter.js';
+import { deadLetterUndecodableJob } from '../src/sink/dead-letter.js';
 import { createEsClient } from '../src/sink/es-client.js';
 import { processIngestJob } from '../src/sink/ingest-batch.js';
 import { rulesJobBuilder } from '../src/rules/rules-job.js';
@@ -83,12 +83,7 @@ export async function startIndexer(config: Config, log: Logger, options: Indexer
       await ensureLayout();
       if (!parsed.success) {
         // A payload version we do not understand (rolling upgrade) or a corrupt job: park it in the DLQ.
-        const data: unknown = job.data;
-        const sourceId = data !== null && typeof data === 'object' && typeof (data as { sourceId?: unknown }).sourceId === 'string' ? (data as { sourceId: string }).sourceId : 'unknown';
-        await writeDeadLetters(es, config, [
-          { kind: 'job', stage: 'decode', reason: 'SLACK_AUDIT_JOB_INVALID', message: `unsupported ingest job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, raw: data, sourceId, jobId: job.id, attempts: job.attemptsMade + 1 },
-        ]);
-        metrics.eventsDeadLettered.inc({ source: sourceId, reason: 'SLACK_AUDIT_JOB_INVALID' });
+        await deadLetterUndecodableJob(es, config, job, `unsupported ingest job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
         ilog.error({ jobId: job.id }, 'ingest job payload not understood; dead-lettered');
         return { indexed: 0, duplicates: 0, deadLettered: 1 };
       }

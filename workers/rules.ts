@@ -18,7 +18,7 @@ import { configuredRulePaths, loadRulesOrThrow } from '../src/rules/load.js';
 import { documentsForRules } from '../src/rules/rules-job.js';
 import { checkCollectionStalls } from '../src/rules/stall.js';
 import { RedisRuleState } from '../src/rules/state-redis.js';
-import { writeDeadLetters } from '../src/sink/dead-letter.js';
+import { deadLetterUndecodableJob } from '../src/sink/dead-letter.js';
 import { createEsClient } from '../src/sink/es-client.js';
 import { SlackAdminClient } from '../src/slack/admin-client.js';
 import { AuditLogsClient } from '../src/slack/audit-client.js';
@@ -94,11 +94,8 @@ export async function startRulesWorker(config: Config, log: Logger, overrides: R
         const data = rulesJob(job.data);
         if (!data) {
           // A payload from a newer (or broken) producer: never crash, never guess; park it where an operator sees it.
-          const raw: unknown = job.data;
-          const sourceId = raw !== null && typeof raw === 'object' && typeof (raw as { sourceId?: unknown }).sourceId === 'string' ? (raw as { sourceId: string }).sourceId : 'unknown';
-          await writeDeadLetters(es, config, [{ kind: 'job', stage: 'decode', reason: 'SLACK_AUDIT_JOB_INVALID', message: 'unsupported rules job payload (not evaluated)', raw, sourceId, jobId: job.id, attempts: job.attemptsMade + 1 }]);
-          metrics.eventsDeadLettered.inc({ source: sourceId, reason: 'SLACK_AUDIT_JOB_INVALID' });
-          rlog.error({ jobId: job.id, v: (raw as { v?: unknown } | null)?.v }, 'rules job payload not understood; dead-lettered');
+          await deadLetterUndecodableJob(es, config, job, 'unsupported rules job payload (not evaluated)');
+          rlog.error({ jobId: job.id, v: (job.data as { v?: unknown } | null)?.v }, 'rules job payload not understood; dead-lettered');
           return { deadLettered: 1 };
         }
         const started = Date.now();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { names } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { SlackAuditError, errorMessage } from '../errors.js';
+import { metrics } from '../observe/metrics.js';
 import { scrubSecrets, scrubString } from '../observe/secrets.js';
 
 /**
@@ -75,6 +76,18 @@ function rawText(raw: unknown): string {
 
 function isNotFound(err: unknown): boolean {
   return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
+}
+
+/**
+ * Park a queue job whose payload this worker cannot decode (a newer producer in a rolling upgrade, or a
+ * corrupt job): one `job` dead letter holding the payload, and the dead-letter metric. Returns the source id.
+ */
+export async function deadLetterUndecodableJob(es: Client, config: Pick<Config, 'namespace' | 'redis'>, job: { id?: string | undefined; data: unknown; attemptsMade: number }, message: string): Promise<string> {
+  const raw = job.data;
+  const sourceId = raw !== null && typeof raw === 'object' && typeof (raw as { sourceId?: unknown }).sourceId === 'string' ? (raw as { sourceId: string }).sourceId : 'unknown';
+  await writeDeadLetters(es, config, [{ kind: 'job', stage: 'decode', reason: 'SLACK_AUDIT_JOB_INVALID', message, raw, sourceId, jobId: job.id, attempts: job.attemptsMade + 1 }]);
+  metrics.eventsDeadLettered.inc({ source: sourceId, reason: 'SLACK_AUDIT_JOB_INVALID' });
+  return sourceId;
 }
 
 /**
