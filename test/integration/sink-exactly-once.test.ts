@@ -8,20 +8,13 @@ import { listDeadLetters } from '../../src/sink/dead-letter.js';
 import { createEsClient } from '../../src/sink/es-client.js';
 import { processIngestJob } from '../../src/sink/ingest-batch.js';
 import { applyRetention, eventsIndexFor, installTemplates, removeLayout, templateNames } from '../../src/sink/templates.js';
+import { ELASTIC_SAMPLE_ENTRIES } from '../helpers/conformance.js';
 import { testConfig } from '../helpers/env.js';
 
 /**
  * Exactly once, against the real Elasticsearch: the same batch written again, and again after new indices
  * exist (next month's index, an alias rolled over), is found exactly once through the read alias.
  */
-const CONFORMANCE: string[] = [
-  String.raw`{"id":"0123a45b-6c7d-8900-e12f-3456789gh0i1","date_create":1521214343,"action":"user_login","actor":{"type":"user","user":{"id":"W123AB456","name":"Charlie Parker","email":"bird@slack.com"}},"entity":{"type":"user","user":{"id":"W123AB456","name":"Charlie Parker","email":"bird@slack.com"}},"context":{"location":{"type":"enterprise","id":"E1701NCCA","name":"Birdland","domain":"birdland"},"ua":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_12_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/64.0.3282.186 Safari/537.36","ip_address":"81.2.69.143"}}`,
-  String.raw`{"id":"bdcb13e3-28a3-41f0-9ace-a20952def3a0","date_create":1566215192,"action":"user_created","actor":{"type":"user","user":{"id":"e65b0f5c","name":"roy","email":"aaron@demo.com"}},"entity":{"type":"user","user":{"id":"asdfasdf","name":"Joe Bob","email":"jbob@example.com","team":"T234SAH2"}},"context":{"location":{"type":"workspace","id":"e65b11aa","name":"Docker","domain":"Docker"},"ua":"Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:23.0) Gecko/20131011 Firefox/23.0","ip_address":"81.2.69.143"}}`,
-  String.raw`{"action":"file_downloaded","actor":{"type":"user","user":{"email":"user.mcuser@abcd.co","id":"2f52269c-4f38-4f08-b56d-c2b968681dbd","name":"User McUser","team":"user-team"}},"context":{"ip_address":"81.2.69.144","location":{"domain":"domain.tld","id":"eedd1a7d-1a92-418d-8b01-51a4c809d0fb","name":"The Place","type":"workspace"},"session_id":913888259765,"ua":"com.tinyspeck.chatlyio/23.04.40 (iPhone; iOS 1.4.1; Scale/3.00)"},"date_create":1683836275,"details":{"url_private":"https://example.com/"},"entity":{"file":{"filetype":"image/png","id":"7edc4c42-f925-47af-979a-22c10e1fefed","name":"image.png","title":"image.png"},"type":"file"},"id":"2db28060-1659-4b27-ad55-fdba12e3a7b1"}`,
-  String.raw`{"id":"16f5fb41-c67c-4cf5-a5c4-d90cb58dd5f9","date_create":1673631531,"action":"anomaly","actor":{"type":"user","user":{"id":"e65b0f5c","name":"roy","email":"aaron@demo.com"}},"entity":{"type":"user","user":{"id":"asdfasdf","name":"Joe Bob","email":"jbob@example.com","team":"T234SAH2"}},"context":{"location":{"type":"workspace","id":"e65b11aa","name":"Docker","domain":"Docker"},"ua":"Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:23.0) Gecko/20131011 Firefox/23.0","ip_address":"81.2.69.143"},"details":{"action_timestamp":1673631621862,"location":"England, GB","previous_ip_address":"175.16.199.64","previous_ua":"","reason":["asn","ip_address"]}}`,
-  String.raw`{"action":"anomaly","actor":{"type":"user","user":{"email":"john@example.com","id":"U04V6RBUPAK","name":"John Doe","team":"Z0937DXQX"}},"context":{"ip_address":"192.168.220.224","location":{"domain":"example","id":"Z0937DXQX","name":"Acme","type":"workspace"},"session_id":9982493323637,"ua":"com.tinyspeck.chatlyio/23.07.10 (iPhone; iOS 16.5.1; Scale/3.00)"},"date_create":1689249764,"details":{"action_timestamp":1689249716345113,"location":"Tokyo, JP","previous_ip_address":"192.168.79.87","previous_ua":"com.tinyspeck.chatlyio.NotificationService/23.07.10 (iPhone; iOS 16.5.1; Scale/3.00)","reason":["asn","ip_address"]},"entity":{"type":"user","user":{"email":"john@example.com","id":"U04V6RBUPAK","name":"John Doe","team":"Z0937DXQX"}},"id":"abc8e17e-c081-4b82-a515-4c54674e3de4"}`,
-  String.raw`{"action":"file_malicious_content_detected","actor":{"type":"user","user":{"email":"XXXXXXX@elastic.co","id":"U01MF9XXXX","name":"XXXXXx","team":"T0CUXXXXX"}},"context":{"ip_address":"81.2.69.143","location":{"domain":"elastic","id":"XXXXXX","name":"Elastic","type":"workspace"},"session_id":5458207163185,"ua":"Mozilla/5.0 (Windows NT 10.0.19045; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Slack/4.36.140 Chrome/120.0.6099.227 Electron/28.2.0 Safari/537.36 OS_Product/Workstation Servicing_Channel/SAC Sonic Slack_SSB/4.36.140"},"date_create":1709627947,"details":{"md5_hash":"7e2b2819a67bb11b0ca280c1d0646f42"},"entity":{"file":{"filetype":"","id":"F06XXXXXXX","name":"mimi.zip","title":""},"type":"file"},"id":"bbcf1d28-4012-4771-8179-8a59c6f2bffa"}`,
-];
 
 const config = testConfig({}, 'sink_once');
 const es = createEsClient(config);
@@ -43,7 +36,7 @@ function entry(id: string, dateCreate: number, over: Record<string, unknown> = {
 }
 
 const ENTRIES: Record<string, unknown>[] = [
-  ...CONFORMANCE.map((l) => JSON.parse(l) as Record<string, unknown>),
+  ...ELASTIC_SAMPLE_ENTRIES.map((l) => JSON.parse(l) as Record<string, unknown>),
   entry('odd-ipv6', 1706745600, { context: { ip_address: '2001:db8::7', ua: '' } }),
   entry('odd-empty-ip', 1706745601, { context: { ip_address: '', app: null } }),
   entry('odd-string-details', 1706745602, { details: 'a plain string' }),

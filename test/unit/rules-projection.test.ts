@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -8,6 +6,7 @@ import { createLogger } from '../../src/observe/logger.js';
 import { compileGetter, compiledFieldPaths, type EcsDocument } from '../../src/rules/fields.js';
 import { FieldProjection, projectionCovers } from '../../src/rules/projection.js';
 import { rulesJobBuilder } from '../../src/rules/rules-job.js';
+import { ELASTIC_SAMPLE_ENTRIES } from '../helpers/conformance.js';
 
 const log = createLogger({ level: 'silent', pretty: false });
 const config = loadConfig({ file: '/dev/null', env: {}, overrides: {} });
@@ -46,11 +45,7 @@ describe('FieldProjection', () => {
 describe('rules jobs from the default rule pack', () => {
   const builder = rulesJobBuilder(config, log);
   const readPaths = [...compiledFieldPaths()];
-  const docs = readFileSync(resolve(import.meta.dirname, '../../../shared/conformance/elastic-slack-audit-input.ndjson'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => toEcs(JSON.parse(l), { keepOriginal: true }))
-    .flatMap((r) => (r.ok ? [r.doc] : []));
+  const docs = ELASTIC_SAMPLE_ENTRIES.map((l) => toEcs(JSON.parse(l), { keepOriginal: true })).flatMap((r) => (r.ok ? [r.doc] : []));
 
   it('project onto what the rules, the engine and the alert builder read', () => {
     expect(builder.fields).toBeDefined();
