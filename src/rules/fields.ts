@@ -19,11 +19,18 @@ export function compiledFieldPaths(): ReadonlySet<string> {
   return compiledPaths;
 }
 
+/**
+ * The spellings a walk over `segs` may meet: joined[i][j] = segs[i..j).join('.'), precomputed so lookups never
+ * allocate (a key at step i may be the dotted `a.b` as well as the nested `a`).
+ */
+export function pathSpellings(segs: readonly string[]): string[][] {
+  return segs.map((_, i) => segs.map((__, j) => (j > i ? segs.slice(i, j).join('.') : '')).concat([segs.slice(i).join('.')]));
+}
+
 export function compileGetter(path: string): FieldGetter {
   compiledPaths.add(path);
   const segs = path.split('.');
-  // joined[i][j] = segs[i..j).join('.') precomputed so lookups never allocate.
-  const joined: string[][] = segs.map((_, i) => segs.map((__, j) => (j > i ? segs.slice(i, j).join('.') : '')).concat([segs.slice(i).join('.')]));
+  const joined = pathSpellings(segs);
   const walk = (node: unknown, i: number): unknown => {
     if (i === segs.length) return node;
     if (node === null || typeof node !== 'object') return undefined;

@@ -1,4 +1,4 @@
-import { compileGetter, type EcsDocument } from './fields.js';
+import { pathSpellings, type EcsDocument } from './fields.js';
 
 /**
  * The part of a document the rules read. The rules code reads documents only through compiled getters, so
@@ -19,11 +19,10 @@ export class FieldProjection {
   constructor(paths: Iterable<string>) {
     this.paths = [...new Set(paths)].sort();
     this.steps = this.paths.map((p) => {
-      compileGetter(p); // a projected path is a read path
       const segs = p.split('.');
-      return { segs, joined: segs.map((_, i) => segs.map((__, j) => (j > i ? segs.slice(i, j).join('.') : '')).concat([segs.slice(i).join('.')])) };
+      return { segs, joined: pathSpellings(segs) };
     });
-    this.trie = buildTrie(this.steps.map((s) => s.segs));
+    this.trie = buildTrie(this.steps);
   }
 
   project(doc: EcsDocument): EcsDocument {
@@ -54,13 +53,13 @@ interface TrieNode {
   dotted: string[];
 }
 
-function buildTrie(paths: readonly string[][]): TrieNode {
+function buildTrie(steps: readonly { segs: string[]; joined: string[][] }[]): TrieNode {
   const root: TrieNode = { leaf: false, children: new Map(), keys: [], nodes: [], dotted: [] };
-  for (const segs of paths) {
+  for (const { segs, joined } of steps) {
     let node = root;
     segs.forEach((seg, i) => {
       for (let j = i + 2; j <= segs.length; j++) {
-        const d = segs.slice(i, j).join('.');
+        const d = joined[i]?.[j] as string;
         if (!node.dotted.includes(d)) node.dotted.push(d);
       }
       let next = node.children.get(seg);
